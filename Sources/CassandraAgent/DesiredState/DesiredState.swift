@@ -1,0 +1,138 @@
+/// A value from an input file together with where it was written.
+public struct Located<Value: Sendable>: Sendable {
+    public var value: Value
+    public var mark: SourceMark
+
+    public init(_ value: Value, at mark: SourceMark) {
+        self.value = value
+        self.mark = mark
+    }
+}
+
+extension Located: Equatable where Value: Equatable {}
+
+/// The operator's declaration of how this node should be (`apiVersion: cassandra-agent/v1`).
+public struct DesiredState: Sendable {
+    public static let apiVersion = "cassandra-agent/v1"
+
+    public var cassandraVersion: CassandraVersion
+    public var cluster: Cluster
+    public var node: Node
+    /// `settings`, in file order, by the names the operator wrote.
+    public var settings: [SettingEntry]
+    public var tls: TLS?
+    public var repair: Repair?
+    public var backup: Backup?
+    public var patching: Patching?
+
+    public struct Cluster: Sendable {
+        public var name: Located<String>
+        public var seeds: [Located<Seed>]
+    }
+
+    public struct Seed: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int?
+        public var description: String {
+            guard let port else { return host }
+            return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        }
+    }
+
+    /// Where the node listens: an address or the name of a network interface.
+    public enum Endpoint: Sendable, Equatable {
+        case address(String)
+        case interface(String)
+    }
+
+    public struct Node: Sendable {
+        public var datacenter: Located<String>?
+        public var rack: Located<String>?
+        public var listen: Located<Endpoint>
+        public var rpc: Located<Endpoint>
+        public var dcSuffix: String?
+        public var preferLocal: Bool?
+        public var mark: SourceMark
+    }
+
+    public struct SettingEntry: Sendable {
+        public var name: String
+        public var nameMark: SourceMark
+        public var value: YAMLNode
+    }
+
+    public enum StoreType: String, Sendable, CaseIterable {
+        case pkcs12 = "PKCS12"
+        case jks = "JKS"
+    }
+
+    public struct TLS: Sendable {
+        public var internode: Internode?
+        public var client: Client?
+        public var mark: SourceMark
+    }
+
+    /// The node's key material and trust, as PEM files on this host.
+    public struct StoreInputs: Sendable {
+        public var certificate: Located<String>
+        public var privateKey: Located<String>
+        public var privateKeyPasswordFile: Located<String>?
+        public var trust: [Located<String>]
+        public var storeType: StoreType
+        public var passwordFile: Located<String>
+    }
+
+    public struct Internode: Sendable {
+        public enum Encryption: String, Sendable, CaseIterable {
+            case none, dc, rack, all
+        }
+
+        public var encryption: Encryption
+        public var stores: StoreInputs?
+        public var requireClientAuth: Bool
+        public var mark: SourceMark
+    }
+
+    public struct Client: Sendable {
+        public var enabled: Bool
+        public var optional: Bool
+        public var requireClientAuth: Bool
+        public var stores: StoreInputs?
+        public var mark: SourceMark
+    }
+
+    public struct Repair: Sendable {
+        public enum Kind: String, Sendable, CaseIterable {
+            case primaryRange = "primary-range"
+            case full
+            case incremental
+        }
+
+        public var enabled: Bool
+        public var schedule: CronSchedule?
+        public var kind: Kind
+        public var keyspaces: [String]
+    }
+
+    public struct Backup: Sendable {
+        public var enabled: Bool
+        public var schedule: CronSchedule?
+        /// How long a backup is kept, in seconds.
+        public var retentionSeconds: Int?
+        /// The directory backups are written to (`file://` destinations).
+        public var destination: String?
+    }
+
+    public struct Patching: Sendable {
+        public enum Reboot: String, Sendable, CaseIterable {
+            case never
+            case ifRequired = "if-required"
+            case always
+        }
+
+        public var enabled: Bool
+        public var window: PatchWindow?
+        public var command: [String]
+        public var reboot: Reboot
+    }
+}
