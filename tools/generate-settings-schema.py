@@ -31,7 +31,19 @@ def shape(v):
         out["width"] = v.get("java_width", "long")
     if v["kind"] == "parameterized_class":
         out["scalarClassName"] = bool(v.get("scalar_class_name_allowed"))
+        if v.get("inherits_allowed"):
+            out["inherits"] = True
     return out
+
+
+def ordered(value):
+    """JSON objects become {"ordered": [[key, value], ...]}: a decoder may not keep
+    key order, and Cassandra reads some maps in order (memtable configurations)."""
+    if isinstance(value, dict):
+        return {"ordered": [[k, ordered(v)] for k, v in value.items()]}
+    if isinstance(value, list):
+        return [ordered(v) for v in value]
+    return value
 
 
 def setting(name, k, top_level):
@@ -49,7 +61,7 @@ def setting(name, k, top_level):
         s["fields"] = [setting(n, f, False) for n, f in sorted(k["fields"].items())]
     if top_level:
         if k.get("in_default_yaml"):
-            s["shipped"] = {"value": k.get("default_yaml_value")}
+            s["shipped"] = {"value": ordered(k.get("default_yaml_value"))}
         hot = k.get("hot_settable")
         s["hot"] = "yes" if hot is True else ("partly" if hot is None else "no")
         setters = (k.get("runtime_setters") or {}).get("nodetool") or []

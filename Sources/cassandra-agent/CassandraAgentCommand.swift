@@ -1,11 +1,102 @@
 import ArgumentParser
+import CassandraAgent
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct CassandraAgentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cassandra-agent",
         abstract: "Keeps a Cassandra node the way its desired-state file declares it.",
-        subcommands: [])
+        subcommands: [Validate.self, Render.self, Plan.self, Apply.self, Rollback.self])
+}
 
-    func run() throws {}
+/// Prints a command's output and exits with its code.
+func finish(_ output: CommandOutput) throws {
+    FileIO.writeAll(fd: 1, output.stdout)
+    FileIO.writeAll(fd: 2, output.stderr)
+    if output.exitCode != 0 { throw ExitCode(output.exitCode) }
+}
+
+struct AgentConfigOption: ParsableArguments {
+    @Option(name: .customLong("config"), help: ArgumentHelp("The agent's config file.", valueName: "FILE"))
+    var path: String?
+
+    func load() throws -> AgentConfiguration {
+        do {
+            return try AgentConfiguration.load(path: path)
+        } catch {
+            try finish(CommandOutput(stderr: error.description + "\n", exitCode: 1))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check a desired-state file; touches nothing. Exit 0 valid, 1 invalid.")
+
+    @Argument(help: "The desired-state file.") var file: String
+
+    func run() throws { try finish(NodeConfigCommands.validate(file: file)) }
+}
+
+struct Render: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write every artifact the agent would install into a directory; touches nothing else.")
+
+    @Argument(help: "The desired-state file.") var file: String
+    @Option(help: ArgumentHelp("Where to write the files.", valueName: "DIR")) var output: String
+
+    func run() throws { try finish(NodeConfigCommands.render(file: file, output: output)) }
+}
+
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what applying a desired-state file would change on this node. Exit 0 no change, 2 changes pending, 1 invalid.")
+
+    @Argument(help: "The desired-state file (default: the installed one, from the agent's config).") var file: String?
+    @OptionGroup var config: AgentConfigOption
+    @Option(name: .customLong("config-dir"), help: ArgumentHelp("The Cassandra config directory to compare with.", valueName: "DIR"))
+    var configDirectory: String?
+
+    func run() throws {
+        let settings = try config.load()
+        try finish(NodeConfigCommands.plan(file: file ?? settings.desiredState, configDirectory: configDirectory ?? settings.cassandraConfigDirectory))
+    }
+}
+
+struct Apply: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Render a desired-state file and install it into the Cassandra config directory, atomically, keeping the previous generation.")
+
+    @Argument(help: "The desired-state file (default: the installed one, from the agent's config).") var file: String?
+    @OptionGroup var config: AgentConfigOption
+    @Option(name: .customLong("config-dir"), help: ArgumentHelp("Install into this directory instead.", valueName: "DIR"))
+    var configDirectory: String?
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Keep generations here instead.", valueName: "DIR"))
+    var stateDirectory: String?
+
+    func run() throws {
+        var settings = try config.load()
+        if let configDirectory { settings.cassandraConfigDirectory = configDirectory }
+        if let stateDirectory { settings.stateDirectory = stateDirectory }
+        try finish(NodeConfigCommands.apply(file: file ?? settings.desiredState, configuration: settings))
+    }
+}
+
+struct Rollback: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Re-install a kept generation of the node's config files, or list them.")
+
+    @Option(help: "The generation to restore (default: the one before the newest).") var generation: Int?
+    @Flag(help: "List the kept generations.") var list = false
+    @OptionGroup var config: AgentConfigOption
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Where generations are kept.", valueName: "DIR"))
+    var stateDirectory: String?
+
+    func run() throws {
+        var settings = try config.load()
+        if let stateDirectory { settings.stateDirectory = stateDirectory }
+        try finish(NodeConfigCommands.rollback(generation: generation, list: list, configuration: settings))
+    }
 }

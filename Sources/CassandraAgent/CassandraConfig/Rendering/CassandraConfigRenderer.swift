@@ -46,7 +46,7 @@ public enum CassandraConfigRenderer {
         let schema = CassandraSchema.of(version)
 
         var entries: [RenderedEntry] = schema.settings.compactMap { spec in
-            spec.shipped.map { RenderedEntry(name: spec.name, value: $0.value, origin: .shipped) }
+            spec.shipped.map { RenderedEntry(name: spec.name, value: typed($0.value, spec.shape, fields: spec.fields), origin: .shipped) }
         }
         func put(_ name: String, _ value: YAMLValue, _ origin: RenderedEntry.Origin) {
             entries.removeAll { $0.name == name }
@@ -82,6 +82,21 @@ public enum CassandraConfigRenderer {
         CassandraYAMLChecker(version: version).check(yaml, settingsMarks: markIndex(entries), file: validated.file, &diagnostics)
         guard !diagnostics.hasErrors else { return nil }
         return RenderedNodeConfig(cassandraYAML: yaml, rackdcProperties: rackdcProperties(state, hash: validated.hash), entries: entries)
+    }
+
+    /// The data set writes 1.0 as 1; a `number` setting must render as a floating value.
+    static func typed(_ value: YAMLValue, _ shape: ValueShape, fields: [SettingSpec]?) -> YAMLValue {
+        switch (value, shape.kind) {
+        case (.int(let number), .number): return .double(Double(number))
+        case (.map(let pairs), .object):
+            return .map(pairs.map { key, item in
+                guard let field = fields?.first(where: { $0.name == key }) else { return (key, item) }
+                return (key, typed(item, field.shape, fields: field.fields))
+            })
+        case (.list(let items), .list):
+            return .list(items.map { item in shape.items.map { typed(item, $0, fields: nil) } ?? item })
+        default: return value
+        }
     }
 
     static func derivedValues(_ state: DesiredState) -> [(String, YAMLValue)] {

@@ -140,9 +140,11 @@ public final class ValueShape: Sendable, Decodable {
     public let minUnit: String?
     public let width: String?
     public let scalarClassName: Bool
+    /// A class may instead inherit another entry's (`inherits: skiplist`).
+    public let inherits: Bool
 
     enum CodingKeys: String, CodingKey {
-        case kind, values, items, keys, valueShape, minUnit, width, scalarClassName
+        case kind, values, items, keys, valueShape, minUnit, width, scalarClassName, inherits
     }
 
     public init(from decoder: any Decoder) throws {
@@ -155,6 +157,7 @@ public final class ValueShape: Sendable, Decodable {
         minUnit = try c.decodeIfPresent(String.self, forKey: .minUnit)
         width = try c.decodeIfPresent(String.self, forKey: .width)
         scalarClassName = try c.decodeIfPresent(Bool.self, forKey: .scalarClassName) ?? false
+        inherits = try c.decodeIfPresent(Bool.self, forKey: .inherits) ?? false
     }
 
     /// The largest value a Java int or long field holds.
@@ -193,18 +196,19 @@ extension YAMLValue: Decodable {
         } else if let l = try? c.decode([YAMLValue].self) {
             self = .list(l)
         } else {
-            let keyed = try decoder.container(keyedBy: AnyKey.self)
-            // JSON objects keep their order in the generated data; sort for determinism
-            // regardless of what order the decoder reports keys in.
-            self = .map(try keyed.allKeys.map { ($0.stringValue, try keyed.decode(YAMLValue.self, forKey: $0)) }
-                .sorted { $0.0 < $1.0 })
+            // The generator writes mappings as {"ordered": [[key, value], ...]} to keep their order.
+            let keyed = try decoder.container(keyedBy: OrderedMapKey.self)
+            var pairs = try keyed.nestedUnkeyedContainer(forKey: .ordered)
+            var result: [(String, YAMLValue)] = []
+            while !pairs.isAtEnd {
+                var pair = try pairs.nestedUnkeyedContainer()
+                result.append((try pair.decode(String.self), try pair.decode(YAMLValue.self)))
+            }
+            self = .map(result)
         }
     }
 
-    struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
+    enum OrderedMapKey: String, CodingKey {
+        case ordered
     }
 }

@@ -135,10 +135,16 @@ struct ShapeChecker {
             return checkParameterizedClass(items[0], shape, path: path, &diagnostics).map { .list([$0]) }
         case .mapping:
             guard var reader = MappingReader(node, context: path, diagnostics: &diagnostics) else { return nil }
+            let before = diagnostics.errors.count
             var result: [(String, YAMLValue)] = []
-            if let name = reader.required("class_name", diagnostics: &diagnostics),
-               let text = MappingReader.string(name, "\(path).class_name", &diagnostics) {
+            // An inheriting entry names another entry instead of (or as well as) a class.
+            let inherits = shape.inherits ? reader.optional("inherits") : nil
+            let className = inherits == nil ? reader.required("class_name", diagnostics: &diagnostics) : reader.optional("class_name")
+            if let className, let text = MappingReader.string(className, "\(path).class_name", &diagnostics) {
                 result.append(("class_name", .string(text)))
+            }
+            if let inherits, let text = MappingReader.string(inherits, "\(path).inherits", &diagnostics) {
+                result.append(("inherits", .string(text)))
             }
             if let parameters = reader.optional("parameters") {
                 switch parameters {
@@ -150,12 +156,8 @@ struct ShapeChecker {
                     diagnostics.error("\(path).parameters must be a mapping of names to values", at: parameters.mark)
                 }
             }
-            let before = diagnostics.errors.count
-            reader.rejectUnknownKeys(&diagnostics, extraKnown: shape.kind == .parameterizedClass ? ["inherits"] : [])
-            if reader.has("inherits"), let inherits = reader.optional("inherits") {
-                result.append(("inherits", inherits.value))
-            }
-            return diagnostics.errors.count == before && result.contains(where: { $0.0 == "class_name" }) ? .map(result) : nil
+            reader.rejectUnknownKeys(&diagnostics)
+            return diagnostics.errors.count == before ? .map(result) : nil
         default:
             let expected = shape.scalarClassName ? "a class name or a mapping with class_name" : "a mapping with class_name and parameters"
             diagnostics.error("\(path) must be \(expected), found \(MappingReader.describe(node))", at: node.mark)

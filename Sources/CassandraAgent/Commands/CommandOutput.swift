@@ -1,0 +1,55 @@
+/// What a command prints and how it exits; the executable only forwards it, so
+/// every command is tested without spawning a process (and with one, end to end).
+public struct CommandOutput: Sendable, Equatable {
+    public var stdout = ""
+    public var stderr = ""
+    public var exitCode: Int32 = 0
+
+    public init(stdout: String = "", stderr: String = "", exitCode: Int32 = 0) {
+        self.stdout = stdout
+        self.stderr = stderr
+        self.exitCode = exitCode
+    }
+
+    static func invalid(_ error: InvalidInput) -> CommandOutput {
+        CommandOutput(stderr: error.diagnostics.map { $0.description + "\n" }.joined(), exitCode: 1)
+    }
+
+    static func failure(_ message: String) -> CommandOutput {
+        CommandOutput(stderr: "error: \(message)\n", exitCode: 1)
+    }
+}
+
+/// Reading and validating a desired-state file, the first step of every command.
+enum DesiredStateFile {
+    static func validate(_ path: String) -> Result<ValidatedDesiredState, InvalidInput> {
+        let text: String
+        do {
+            text = try FileIO.readText(path)
+        } catch {
+            return .failure(InvalidInput([Diagnostic(.error, file: path, mark: SourceMark(line: 1, column: 1), message: error.description)]))
+        }
+        return DesiredStateValidator.validate(text: text, file: path)
+    }
+
+    static func render(_ path: String) -> Result<(ValidatedDesiredState, RenderedNodeConfig), InvalidInput> {
+        switch validate(path) {
+        case .failure(let error):
+            return .failure(error)
+        case .success(let validated):
+            var diagnostics = Diagnostics(file: path)
+            guard let rendered = CassandraConfigRenderer.render(validated, &diagnostics) else {
+                return .failure(InvalidInput(diagnostics.sorted))
+            }
+            return .success((validated, rendered))
+        }
+    }
+
+    static func warnings(_ validated: ValidatedDesiredState) -> String {
+        var lines = validated.warnings.map(\.description)
+        if let internode = validated.state.tls?.internode, internode.encryption != .none {
+            lines.append("\(validated.file):\(internode.mark.line):\(internode.mark.column): warning: tls is validated but keystores, truststores and encryption options are not rendered yet; cassandra.yaml keeps the version's default (no encryption)")
+        }
+        return lines.map { $0 + "\n" }.joined()
+    }
+}
