@@ -36,10 +36,17 @@ public struct InstallOutcome: Sendable, Equatable {
 public struct ConfigInstaller: Sendable {
     public let stateDirectory: String
     public let keepGenerations: Int
+    /// rename(2); a test seam to make a rename fail part-way through an install.
+    let renameFile: @Sendable (String, String) -> Int32
 
     public init(stateDirectory: String, keepGenerations: Int = 10) {
+        self.init(stateDirectory: stateDirectory, keepGenerations: keepGenerations, renameFile: { rename($0, $1) })
+    }
+
+    init(stateDirectory: String, keepGenerations: Int = 10, renameFile: @escaping @Sendable (String, String) -> Int32) {
         self.stateDirectory = stateDirectory
         self.keepGenerations = max(5, keepGenerations)
+        self.renameFile = renameFile
     }
 
     var generationsDirectory: String { stateDirectory + "/generations" }
@@ -69,6 +76,7 @@ public struct ConfigInstaller: Sendable {
         var temps: [Int: String] = [:]
         do {
             for i in changed {
+                try FileIO.makeDirectories(FileIO.directoryName(files[i].path))
                 let temp = FileIO.temporaryPath(for: files[i].path)
                 unlink(temp)
                 try FileIO.writeNew(temp, files[i].contents, mode: files[i].ownership.mode, owner: ids[i].uid, group: ids[i].gid)
@@ -82,7 +90,7 @@ public struct ConfigInstaller: Sendable {
 
         var replaced: [Int] = []
         for i in changed {
-            if rename(temps[i]!, files[i].path) != 0 {
+            if renameFile(temps[i]!, files[i].path) != 0 {
                 let failure = SystemError("replace", path: files[i].path)
                 temps.values.forEach { unlink($0) }
                 let restored = restore(replaced.map { (files[$0], current[$0]) })

@@ -161,7 +161,7 @@ public enum FileIO {
     }
 
     static func temporaryPath(for path: String) -> String {
-        "\(directoryName(path))/.\(baseName(path)).cassandra-agent-\(getpid()).tmp"
+        "\(directoryName(path))/.\(baseName(path)).cassandra-agent-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
     }
 
     public static func directoryName(_ path: String) -> String {
