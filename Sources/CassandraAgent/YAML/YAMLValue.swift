@@ -57,7 +57,8 @@ public indirect enum YAMLValue: Sendable, Equatable, CustomStringConvertible {
     }
 
     static func intValue(_ text: String) -> Int? {
-        var digits = Substring(text.replacing("_", with: ""))
+        guard let first = text.utf8.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || (48...57).contains(first) else { return nil }
+        var digits = Substring(text.contains("_") ? text.replacing("_", with: "") : text)
         var negative = false
         if let first = digits.first, first == "-" || first == "+" {
             negative = first == "-"

@@ -5,95 +5,71 @@
 /// `internode_socket_send_buffer_size_in_bytes` (4.0) and
 /// `internode_socket_send_buffer_size` (4.1+).
 struct SettingFamilies: Sendable {
-    struct Rename: Sendable {
-        let old: String
-        let new: String
-        let converter: String
-    }
+    let index: SettingIndex
+    private let root: [String: String]
 
-    private var renames: [Rename] = []
-    private var parent: [String: String] = [:]
+    static let shared = SettingFamilies(index: .shared)
 
-    static let shared = SettingFamilies()
-
-    init() {
-        for version in CassandraVersion.allCases {
-            for spec in CassandraSchema.of(version).settings {
-                for replacement in spec.replaces {
-                    renames.append(Rename(old: replacement.old, new: spec.name, converter: replacement.converter))
-                    union(replacement.old, spec.name)
-                }
-            }
+    init(index: SettingIndex) {
+        self.index = index
+        var parent: [String: String] = [:]
+        func find(_ name: String) -> String {
+            var current = name
+            while let next = parent[current], next != current { current = next }
+            return current
         }
-    }
-
-    private func root(_ name: String) -> String {
-        var current = name
-        while let next = parent[current], next != current { current = next }
-        return current
-    }
-
-    private mutating func union(_ a: String, _ b: String) {
-        let (ra, rb) = (root(a), root(b))
-        if ra != rb { parent[ra] = rb }
-        if parent[rb] == nil { parent[rb] = rb }
+        for rename in index.renames {
+            let (a, b) = (find(rename.old), find(rename.new))
+            if a != b { parent[a] = b }
+        }
+        var root: [String: String] = [:]
+        for rename in index.renames {
+            root[rename.old] = find(rename.old)
+            root[rename.new] = find(rename.new)
+        }
+        self.root = root
     }
 
     /// Every name of the setting `name` belongs to (itself included).
     func family(of name: String) -> Set<String> {
-        let r = root(name)
-        var members: Set<String> = [name]
-        for rename in renames where root(rename.old) == r {
-            members.insert(rename.old)
-            members.insert(rename.new)
-        }
-        return members
+        guard let r = root[name] else { return [name] }
+        return Set(root.filter { $0.value == r }.keys)
     }
 
-    /// The name this setting has in `schema`, if it exists there.
-    func member(of name: String, in schema: CassandraSchema) -> String? {
-        family(of: name).sorted().first { schema[$0] != nil }
+    /// The name this setting has in `version`, if it exists there.
+    func member(of name: String, in version: CassandraVersion) -> String? {
+        family(of: name).sorted().first { index.has($0, in: version) }
     }
 
     /// The converter of the rename whose old side is `name`, preferring the newest version's.
     func converter(forOldName name: String) -> String? {
-        renames.last { $0.old == name }?.converter
+        index.renames.last { $0.old == name }?.converter
     }
 
-    /// True when `a` and `b` are linked only through a converter that changes what
+    /// True when `a` and `b` are linked through a converter that changes what
     /// the value means (the 5.0 guardrail counts), so the agent must not convert.
     func changesMeaning(_ a: String, _ b: String) -> Bool {
-        renames.contains { ($0.old == a || $0.old == b || $0.new == a || $0.new == b) && ValueForm.oldForm(of: $0.converter) == nil }
+        index.renames.contains { ($0.old == a || $0.old == b || $0.new == a || $0.new == b) && ValueForm.oldForm(of: $0.converter) == nil }
     }
 
     /// The form `name` writes its value in, for `version`.
     func form(of name: String, in version: CassandraVersion) -> ValueForm {
-        if let spec = CassandraSchema.of(version)[name], let unitForm = ValueForm.unitForm(of: spec.shape) {
-            return unitForm
-        }
-        if let converter = converter(forOldName: name), let form = ValueForm.oldForm(of: converter) {
-            return form
-        }
+        if let unitForm = index.unitForm(of: name, in: version) { return unitForm }
+        if let converter = converter(forOldName: name), let form = ValueForm.oldForm(of: converter) { return form }
         return .unchanged
     }
 
     /// The versions in which `name` is a cassandra.yaml key.
     func versions(having name: String) -> [CassandraVersion] {
-        CassandraVersion.allCases.filter { CassandraSchema.of($0)[name] != nil }
+        CassandraVersion.allCases.filter { index.has(name, in: $0) }
     }
 
     /// A nested field known in this version by another name through a pure rename
     /// (`enable_legacy_ssl_storage_port` <-> `legacy_ssl_storage_port_enabled`).
     func identityRename(of name: String, among fields: [SettingSpec]) -> SettingSpec? {
-        for version in CassandraVersion.allCases.reversed() {
-            for spec in CassandraSchema.of(version).settings {
-                for field in spec.fields ?? [] {
-                    for replacement in field.replaces where replacement.converter == "IDENTITY" {
-                        if replacement.old == name, let match = fields.first(where: { $0.name == field.name }) { return match }
-                        if field.name == name, let match = fields.first(where: { $0.name == replacement.old }) { return match }
-                    }
-                }
-            }
+        for rename in index.fieldRenames {
+            if rename.old == name, let match = fields.first(where: { $0.name == rename.new }) { return match }
+            if rename.new == name, let match = fields.first(where: { $0.name == rename.old }) { return match }
         }
         return nil
     }

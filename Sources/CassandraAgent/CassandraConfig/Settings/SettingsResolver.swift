@@ -46,7 +46,7 @@ public struct SettingsResolver {
             targetName = name
         } else if let current = schema.oldNames[name] {
             targetName = current
-        } else if let member = families.member(of: name, in: schema) {
+        } else if let member = families.member(of: name, in: version) {
             targetName = member
         } else {
             reportMissing(entry, &diagnostics)
@@ -100,8 +100,9 @@ public struct SettingsResolver {
 
     func reportMissing(_ entry: DesiredState.SettingEntry, _ diagnostics: inout Diagnostics) {
         let name = entry.name
+        let index = families.index
         let elsewhere = CassandraVersion.allCases.filter { v in
-            v != version && (CassandraSchema.of(v)[name] != nil || CassandraSchema.of(v).oldNames[name] != nil)
+            v != version && (index.has(name, in: v) || index.isOldName(name, in: v))
         }
         if let first = elsewhere.first {
             let when = elsewhere.allSatisfy({ $0 > version })

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""Times `cassandra-agent validate` and `render` of a typical desired state as
+whole processes (start-up included) and prints the figures. Target: well under
+50 ms per run. Also prints the peak resident memory of one run.
+
+    swift build -c release && python3 bench/render-bench.py [RUNS]
+"""
+import os, resource, statistics, subprocess, sys, tempfile, time
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+agent = os.path.join(root, ".build", "release", "cassandra-agent")
+example = os.path.join(root, "etc", "examples", "cassandra-4.1.yaml")
+runs = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+if not os.path.exists(agent):
+    sys.exit(f"build first: swift build -c release ({agent} missing)")
+
+def measure(args):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.mean(times), times[len(times) // 2], times[int(len(times) * 0.95) - 1], times[-1]
+
+with tempfile.TemporaryDirectory() as out:
+    for name, args in [("validate", [agent, "validate", example]),
+                       ("render", [agent, "render", example, "--output", out])]:
+        mean, p50, p95, worst = measure(args)
+        print(f"{name:9s} {runs} runs: mean {mean:.1f} ms, p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {worst:.1f} ms (target < 50 ms)")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run([agent, "render", example, "--output", out], check=True, stdout=subprocess.DEVNULL)
+    print(f"peak resident memory of a render run: {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f} MiB")

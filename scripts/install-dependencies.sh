@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the agent builds and is tested against.
+# libyaml-dev: YAML parsing; libssl-dev: OpenSSL (hashes, X.509, PKCS12);
+# libsystemd-dev: sd_notify/journal; openjdk-17-jre-headless: keytool and a JVM,
+# the real peer for every keystore written. Idempotent; needs root.
+set -euo pipefail
+packages=(pkg-config libyaml-dev libssl-dev libsystemd-dev openjdk-17-jre-headless python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
