@@ -33,7 +33,8 @@ sed -e 's/compaction_throughput: 128MiB\/s/compaction_throughput: 256MiB\/s/' -e
   etc/examples/cassandra-4.1.yaml > "$demo/desired-state.yaml"
 step "$agent" plan --config "$demo/agent.yaml"
 step "$agent" apply --config "$demo/agent.yaml"
-printf 'settings:\n  concurent_writes: 64\n  read_request_timeout: 5000\n' >> "$demo/desired-state.yaml"
+# A broken file (a typo and a bare number where 4.1 wants a unit) is refused whole.
+sed -i 's/^settings:$/settings:\n  concurent_writes: 64\n  write_request_timeout: 5000/' "$demo/desired-state.yaml"
 step "$agent" apply --config "$demo/agent.yaml"
 step "$agent" rollback --list --config "$demo/agent.yaml"
 step "$agent" rollback --config "$demo/agent.yaml"

@@ -63,6 +63,7 @@ import Testing
         var plan = try runAgent(["plan", "--config", config])
         #expect(plan.exitCode == 2, "\(plan.stderr)")
         #expect(plan.stdout.contains("cassandra.yaml: created"))
+        #expect(plan.stdout.hasSuffix("Restart needed: yes, for cassandra.yaml (new), cassandra-rackdc.properties (new)\n"))
 
         let apply = try runAgent(["apply", "--config", config])
         #expect(apply.exitCode == 0, "\(apply.stderr)")

@@ -95,7 +95,8 @@ public enum NodeConfigCommands {
             if list {
                 let lines = try installer.generations().map { g in
                     let what = g.generation == 0 ? "files found before the agent's first install" : "desired state sha256:\(g.desiredStateHash ?? "?")"
-                    return "\(g.generation)\t\(g.installedAt)\t\(what)\n"
+                    let when = g.generation == 0 ? "-" : Timestamp.iso8601(g.installedAt)
+                    return "\(g.generation)\t\(when)\t\(what)\n"
                 }
                 return CommandOutput(stdout: lines.isEmpty ? "no generation has been installed yet\n" : lines.joined())
             }

@@ -31,9 +31,12 @@ public struct ConfigPlan: Sendable {
 
     public var hasChanges: Bool { files.contains { $0.status != .unchanged } }
 
-    /// The settings that need a restart, in file order.
+    /// What needs a restart: new files, then changed settings in file order.
     public var restartReasons: [String] {
-        files.flatMap { file in file.settings.filter { $0.effect == .restart }.map { file.name == RenderedNodeConfig.cassandraYAMLName ? $0.key : "\(file.name): \($0.key)" } }
+        files.filter { $0.status == .created }.map { "\($0.name) (new)" }
+            + files.flatMap { file in
+                file.settings.filter { $0.effect == .restart }.map { file.name == RenderedNodeConfig.cassandraYAMLName ? $0.key : "\(file.name): \($0.key)" }
+            }
     }
 
     public static func make(rendered: RenderedNodeConfig, installed: (String) -> String?, installedName: (String) -> String, version: CassandraVersion) -> ConfigPlan {
@@ -47,12 +50,16 @@ public struct ConfigPlan: Sendable {
             let diff = Redaction.redactDiff(LineDiff.unified(old: current ?? "", new: contents, oldName: installedName(name), newName: "\(name) (rendered)"))
             var notes: [String] = []
             let settings: [SettingChange]
-            if name == RenderedNodeConfig.cassandraYAMLName {
+            if current == nil {
+                // A new file: listing every key as a change would bury the point.
+                files.append(FileChange(name: name, status: .created, diff: diff, settings: [], notes: ["the file is new: Cassandra reads it when it next starts"]))
+                continue
+            } else if name == RenderedNodeConfig.cassandraYAMLName {
                 settings = yamlChanges(old: current, new: contents, version: version, notes: &notes)
             } else {
                 settings = propertiesChanges(old: current, new: contents, notes: &notes)
             }
-            if settings.isEmpty && current != nil { notes.append("only comments change (the header names the new desired-state hash); Cassandra is not affected") }
+            if settings.isEmpty { notes.append("only comments change (the header names the new desired-state hash); Cassandra is not affected") }
             files.append(FileChange(name: name, status: current == nil ? .created : .changed, diff: diff, settings: settings, notes: notes))
         }
         return ConfigPlan(files: files)
