@@ -29,7 +29,8 @@ let package = Package(
         ),
         .testTarget(
             name: "CassandraAgentTests",
-            dependencies: ["CassandraAgent", "cassandra-agent"]
+            dependencies: ["CassandraAgent", "cassandra-agent"],
+            exclude: ["Fixtures", "Golden"]
         ),
     ]
 )
