@@ -16,9 +16,11 @@ let package = Package(
         // on a database host) and hides the parser's marks we need for errors.
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // The few calls that need _GNU_SOURCE (posix_spawn extras, SO_PEERCRED).
+        .target(name: "CAgentShims"),
         .target(
             name: "CassandraAgent",
-            dependencies: ["CYAML", "COpenSSL"]
+            dependencies: ["CYAML", "COpenSSL", "CAgentShims"]
         ),
         .executableTarget(
             name: "cassandra-agent",

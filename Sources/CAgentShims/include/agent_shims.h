@@ -1,0 +1,18 @@
+#ifndef AGENT_SHIMS_H
+#define AGENT_SHIMS_H
+
+#include <sys/types.h>
+
+/// Spawns `path` with `argv`/`envp` in a new process group (its pgid = its pid),
+/// stdin from /dev/null, stdout/stderr onto the given descriptors, every other
+/// descriptor closed, signal mask and dispositions reset. Returns 0 or an errno.
+int agent_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                int stdout_fd, int stderr_fd, const char *working_directory);
+
+/// pipe2(fds, O_CLOEXEC): both ends closed in every child.
+int agent_pipe_cloexec(int fds[2]);
+
+/// The uid, gid and pid of the process at the other end of a unix socket (SO_PEERCRED).
+int agent_peer_credentials(int fd, uid_t *uid, gid_t *gid, pid_t *pid);
+
+#endif
