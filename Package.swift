@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cassandra-agent", targets: ["cassandra-agent"]),
+        .executable(name: "cassandra-sim", targets: ["cassandra-sim"]),
         .library(name: "CassandraAgent", targets: ["CassandraAgent"]),
     ],
     dependencies: [
@@ -29,9 +30,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "cassandra-sim",
+            dependencies: [
+                "CassandraAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "CassandraAgentTests",
-            dependencies: ["CassandraAgent", "cassandra-agent"],
+            dependencies: ["CassandraAgent", "cassandra-agent", "cassandra-sim"],
             exclude: ["Fixtures", "Golden"]
         ),
     ]

@@ -23,10 +23,12 @@ enum Paths {
         }
         return dir.appendingPathComponent("cassandra-agent").path
     }()
+
+    static let simulatorExecutable = (agentExecutable as NSString).deletingLastPathComponent + "/cassandra-sim"
 }
 
 /// A fresh directory removed when the test ends.
-final class TemporaryDirectory {
+final class TemporaryDirectory: Sendable {
     let path: String
 
     init() {
@@ -122,4 +124,9 @@ extension RenderedNodeConfig {
     func value(_ key: String) -> YAMLValue? {
         entries.first { $0.name == key }?.value
     }
+}
+
+/// `rendered(_:)` under a name that does not clash with local variables.
+func renderedFiles(_ text: String) -> RenderedNodeConfig? {
+    rendered(text)
 }

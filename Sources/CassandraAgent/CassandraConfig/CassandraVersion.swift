@@ -1,6 +1,6 @@
 /// A Cassandra major version the agent renders for. The version picks setting
 /// names, shipped defaults and value formats.
-public enum CassandraVersion: String, Sendable, CaseIterable, Comparable, CustomStringConvertible {
+public enum CassandraVersion: String, Sendable, CaseIterable, Comparable, Codable, CustomStringConvertible {
     case v3_11 = "3.11"
     case v4_0 = "4.0"
     case v4_1 = "4.1"

@@ -121,8 +121,8 @@ public enum FileIO {
         if fsync(fd) != 0 { throw SystemError("fsync directory", path: path) }
     }
 
-    /// Writes a whole new file (failing if it exists), then fsyncs it.
-    public static func writeNew(_ path: String, _ bytes: [UInt8], mode: mode_t, owner: uid_t? = nil, group: gid_t? = nil) throws(SystemError) {
+    /// Writes a whole new file (failing if it exists), then fsyncs it unless `durable` is false.
+    public static func writeNew(_ path: String, _ bytes: [UInt8], mode: mode_t, owner: uid_t? = nil, group: gid_t? = nil, durable: Bool = true) throws(SystemError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw SystemError("create", path: path) }
         var failure: SystemError?
@@ -140,7 +140,7 @@ public enum FileIO {
         if failure == nil, owner != nil || group != nil, fchown(fd, owner ?? uid_t.max, group ?? gid_t.max) != 0 {
             failure = SystemError("set the owner of", path: path)
         }
-        if failure == nil, fsync(fd) != 0 { failure = SystemError("fsync", path: path) }
+        if failure == nil, durable, fsync(fd) != 0 { failure = SystemError("fsync", path: path) }
         close(fd)
         if let failure {
             unlink(path)
@@ -158,6 +158,18 @@ public enum FileIO {
             throw failure
         }
         try fsyncDirectory(directoryName(path))
+    }
+
+    /// Replaces `path` atomically (temp file and rename) without syncing to disk:
+    /// for the simulated cluster's files, where readers need atomicity, not durability.
+    public static func replace(_ path: String, _ bytes: [UInt8], mode: mode_t) throws(SystemError) {
+        let temp = temporaryPath(for: path)
+        try writeNew(temp, bytes, mode: mode, durable: false)
+        if rename(temp, path) != 0 {
+            let failure = SystemError("replace", path: path)
+            unlink(temp)
+            throw failure
+        }
     }
 
     static func temporaryPath(for path: String) -> String {

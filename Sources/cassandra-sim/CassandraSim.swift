@@ -1,0 +1,166 @@
+import ArgumentParser
+import CassandraAgent
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The simulated cluster's command line. `nodetool` and `systemctl` take their
+/// own arguments verbatim (nodetool's `-h` is a host, not help), so they are
+/// dispatched before argument parsing; so is a symlink named nodetool or
+/// systemctl, which takes the cluster and node from CASSANDRA_SIM_DIR and
+/// CASSANDRA_SIM_NODE.
+@main
+enum CassandraSimMain {
+    static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        let invokedAs = FileIO.baseName(CommandLine.arguments.first ?? "")
+        if invokedAs == "nodetool" || invokedAs == "systemctl" { arguments.insert(invokedAs, at: 0) }
+        if let tool = arguments.first, tool == "nodetool" || tool == "systemctl" {
+            exit(passthrough(tool, Array(arguments.dropFirst())))
+        }
+        CassandraSim.main(arguments)
+    }
+
+    static func passthrough(_ tool: String, _ arguments: [String]) -> Int32 {
+        var dir = getenv("CASSANDRA_SIM_DIR").map { String(cString: $0) }
+        var node = getenv("CASSANDRA_SIM_NODE").map { String(cString: $0) }
+        var rest: [String] = []
+        var i = 0
+        while i < arguments.count {
+            if (arguments[i] == "--dir" || arguments[i] == "--node"), i + 1 < arguments.count, rest.isEmpty {
+                if arguments[i] == "--dir" { dir = arguments[i + 1] } else { node = arguments[i + 1] }
+                i += 2
+                continue
+            }
+            rest.append(arguments[i])
+            i += 1
+        }
+        guard let dir, let node else {
+            FileIO.writeAll(fd: 2, "cassandra-sim \(tool): give --dir DIR --node ADDRESS (or CASSANDRA_SIM_DIR and CASSANDRA_SIM_NODE)\n")
+            return 3
+        }
+        let directory = SimulationDirectory(dir)
+        let now = wallClockSeconds()
+        let output = tool == "nodetool"
+            ? SimulatedNodetool.run(rest, directory: directory, node: node, now: now)
+            : SimulatedSystemctl.run(rest, directory: directory, node: node, now: now)
+        wait(seconds: output.delay)
+        FileIO.writeAll(fd: 1, output.stdout)
+        FileIO.writeAll(fd: 2, output.stderr)
+        return output.exitCode
+    }
+
+    /// Slow nodes and repairs take real time; a hung JMX never answers.
+    static func wait(seconds: Double) {
+        guard seconds > 0 else { return }
+        if seconds.isInfinite {
+            while true { pause() }
+        }
+        var remaining = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+        var left = timespec()
+        while nanosleep(&remaining, &left) != 0 && errno == EINTR { remaining = left }
+    }
+}
+
+struct CassandraSim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cassandra-sim",
+        abstract: "A simulated Cassandra cluster: nodetool and systemctl that behave like the real ones, for tests and the demo.",
+        discussion: """
+        cassandra-sim nodetool --dir DIR --node ADDRESS ARGS...    nodetool on one node (real output formats)
+        cassandra-sim systemctl --dir DIR --node ADDRESS ARGS...   systemctl for that node's cassandra.service
+        """,
+        subcommands: [Init.self, Fault.self, Nodes.self, Clock.self])
+}
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a simulated cluster in a directory.")
+
+    @Option(help: "The cluster directory.") var dir: String
+    @Option(help: "Cassandra version: 3.11, 4.0, 4.1 or 5.0.") var version: String
+    @Option(help: "Datacenters as NAME:RACKSxNODES, comma-separated (e.g. WESTUS:3x2,EASTUS:3x2).") var datacenters: String
+    @Option(help: "The cluster name.") var name = "SimCluster"
+    @Option(name: .customLong("gossip-delay"), help: "Seconds before peers see a node go down or come up.") var gossipDelay = 1.0
+    @Option(name: .customLong("repair-seconds"), help: "How long a repair of one keyspace takes.") var repairSeconds = 1.0
+
+    func run() throws {
+        guard let cassandra = CassandraVersion(rawValue: version) else {
+            throw ValidationError("--version must be one of 3.11, 4.0, 4.1, 5.0")
+        }
+        let directory = SimulationDirectory(dir)
+        do {
+            let cluster = try SimulatedCluster.make(name: name, version: cassandra, datacenters: datacenters, gossipDelay: gossipDelay, repairSeconds: repairSeconds, now: wallClockSeconds())
+            try directory.create(cluster, simulator: CommandLine.arguments[0])
+            print("created \(cluster.nodes.count) nodes of Cassandra \(cluster.release) in \(dir):")
+            for node in cluster.nodes { print("  \(node.address)  \(node.datacenter)  \(node.rack)  \(directory.nodeDirectory(node.address))") }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct Fault: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inject a fault into a node: fail-start, hang, exit1, garbage, slow (--seconds) or repair-fail; --clear removes it.")
+
+    @Option(help: "The cluster directory.") var dir: String
+    @Option(help: "The node's address.") var node: String
+    @Argument(help: "The fault, or 'all' with --clear.") var kind: String
+    @Option(help: "For 'slow': the delay of every nodetool answer.") var seconds = 5.0
+    @Flag(help: "Remove the fault instead.") var clear = false
+
+    func run() throws {
+        guard SimulatedSystemctl.faultKinds.contains(kind) || (clear && kind == "all") else {
+            throw ValidationError("unknown fault '\(kind)'; one of \(SimulatedSystemctl.faultKinds.joined(separator: ", "))")
+        }
+        do {
+            try SimulationDirectory(dir).withState { (cluster: inout SimulatedCluster) throws(SimulationError) in
+                guard let index = cluster.nodes.firstIndex(where: { $0.address == node }) else { throw SimulationError("no node \(node)") }
+                if clear {
+                    if kind == "all" { cluster.nodes[index].faults = [:] } else { cluster.nodes[index].faults[kind] = nil }
+                } else {
+                    cluster.nodes[index].faults[kind] = kind == "slow" ? seconds : 1
+                }
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct Nodes: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the nodes and what their processes are doing.")
+
+    @Option(help: "The cluster directory.") var dir: String
+
+    func run() throws {
+        do {
+            let cluster = try SimulationDirectory(dir).load()
+            for node in cluster.nodes {
+                let state = node.running ? (node.drained ? "drained" : "running") : node.unitState
+                let faults = node.faults.keys.sorted().joined(separator: ",")
+                print("\(node.address)\t\(node.datacenter)\t\(node.rack)\t\(state)\(faults.isEmpty ? "" : "\tfaults: \(faults)")")
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct Clock: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Move the simulated cluster's clock forward (gossip delays pass without waiting).")
+
+    @Option(help: "The cluster directory.") var dir: String
+    @Option(help: "Seconds to add.") var advance: Double
+
+    func run() throws {
+        do {
+            try SimulationDirectory(dir).withState { (cluster: inout SimulatedCluster) throws(SimulationError) in
+                cluster.clockOffset += advance
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
