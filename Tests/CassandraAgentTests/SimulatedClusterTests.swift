@@ -150,15 +150,14 @@ import Testing
     @Test func faultsLookLikeTheRealThing() async throws {
         let cluster = try Cluster()
         try cluster.fault("127.0.1.2", "hang")
-        let started = ContinuousClock.now
         do {
             _ = try await cluster.nodetool("127.0.1.2", timeout: .seconds(1)).status()
             Issue.record("expected a timeout")
         } catch {
             guard case .failed(let failure) = error else { Issue.record("\(error)"); return }
             #expect(failure.kind == .timedOut)
+            #expect(failure.message.contains("status timed out after 1.0 seconds and was killed"))
         }
-        #expect(ContinuousClock.now - started < .seconds(10))
         try cluster.fault("127.0.1.2", "hang", ["--clear"])
 
         try cluster.fault("127.0.1.3", "exit1")

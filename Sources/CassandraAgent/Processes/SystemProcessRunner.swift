@@ -1,5 +1,4 @@
 import CAgentShims
-import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -17,8 +16,9 @@ public struct SystemProcessRunner: ProcessRunner {
         let cancelled = CancellationFlag()
         let result: Result<ProcessOutput, ProcessLaunchError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                // A blocking loop on a worker thread: poll(2) and waitpid(2) do not suspend.
-                DispatchQueue.global().async {
+                // A blocking loop (poll, waitpid) on a thread of its own: Dispatch's global
+                // queues are as wide as the cores, so a long repair would starve other commands.
+                DedicatedThread.start {
                     continuation.resume(returning: Self.runBlocking(command, cancelled: cancelled))
                 }
             }
