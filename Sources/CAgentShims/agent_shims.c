@@ -51,3 +51,7 @@ int agent_peer_credentials(int fd, uid_t *uid, gid_t *gid, pid_t *pid) {
 int agent_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno;
 }
+
+int agent_so_peercred(void) {
+    return SO_PEERCRED;
+}

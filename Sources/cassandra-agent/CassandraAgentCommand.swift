@@ -1,16 +1,49 @@
 import ArgumentParser
 import CassandraAgent
+import Logging
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 @main
-struct CassandraAgentCommand: ParsableCommand {
+struct CassandraAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cassandra-agent",
         abstract: "Keeps a Cassandra node the way its desired-state file declares it.",
-        subcommands: [Validate.self, Render.self, Plan.self, Apply.self, Rollback.self])
+        subcommands: [Run.self, Status.self, Validate.self, Render.self, Plan.self, Apply.self, Rollback.self])
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The daemon (systemd Type=notify). Exit 0 on a clean stop, 1 on a fatal start-up error.")
+
+    @OptionGroup var config: AgentConfigOption
+
+    func run() async throws {
+        let settings = try config.load()
+        JournalLogHandler.bootstrap()
+        let logger = Logger(label: "cassandra-agent")
+        do {
+            try await AgentDaemon.run(configuration: settings, logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)", metadata: ["reason": "startup.failed"])
+            try finish(CommandOutput(stderr: "cassandra-agent: cannot start: \(error)\n", exitCode: 1))
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The node's health from the running agent. Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (agent unreachable).")
+
+    @Flag(help: "Print the socket's JSON document unchanged.") var json = false
+    @Option(help: ArgumentHelp("The agent's socket (default: from the agent's config).", valueName: "PATH")) var socket: String?
+    @OptionGroup var config: AgentConfigOption
+
+    func run() throws {
+        let path = try socket ?? config.load().socket
+        try finish(StatusCommand.run(socket: path, json: json, color: isatty(1) == 1))
+    }
 }
 
 /// Prints a command's output and exits with its code.

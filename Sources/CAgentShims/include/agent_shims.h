@@ -15,4 +15,7 @@ int agent_pipe_cloexec(int fds[2]);
 /// The uid, gid and pid of the process at the other end of a unix socket (SO_PEERCRED).
 int agent_peer_credentials(int fd, uid_t *uid, gid_t *gid, pid_t *pid);
 
+/// SO_PEERCRED's value (hidden behind _GNU_SOURCE in the headers Swift sees).
+int agent_so_peercred(void);
+
 #endif

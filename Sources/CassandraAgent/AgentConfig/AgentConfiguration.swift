@@ -15,12 +15,24 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var files = FileOwnership.default
     /// How many installed generations are kept for rollback (at least 5).
     public var keepGenerations = 10
+    /// Mode of the status socket; 0660 lets only the admin group connect, 0666
+    /// lets every local user read status (changes are checked per request either way).
+    public var socketMode: UInt32 = 0o660
+    /// How often the installed files are compared with the desired state (drift repair).
+    public var resyncSeconds = 30.0
+    /// How often the node is observed (systemctl, nodetool, disks).
+    public var observeSeconds = 10.0
+    /// The longest a nodetool read or setter may take.
+    public var nodetoolTimeoutSeconds = 60.0
+
+    public var nodetoolTimeout: Duration { .milliseconds(Int64(nodetoolTimeoutSeconds * 1000)) }
 
     public init() {}
 
     static let keys = [
         "desiredState", "cassandraConfigDirectory", "stateDirectory", "socket", "adminGroup",
         "cassandraUnit", "nodetool", "systemctl", "files", "keepGenerations",
+        "socketMode", "resyncSeconds", "observeSeconds", "nodetoolTimeoutSeconds",
     ]
 
     /// Reads the file; a missing file at the default path means all defaults.
@@ -93,6 +105,29 @@ public struct AgentConfiguration: Sendable, Equatable {
                 diagnostics.error("keepGenerations must be at least 5, found \(number)", at: node.mark)
             } else {
                 config.keepGenerations = number
+            }
+        }
+        func seconds(_ key: String, _ keyPath: WritableKeyPath<AgentConfiguration, Double>, range: ClosedRange<Double>) {
+            guard let node = reader.optional(key) else { return }
+            let value: Double? = switch node.value {
+            case .int(let n): Double(n)
+            case .double(let d): d
+            default: nil
+            }
+            guard let value, range.contains(value) else {
+                diagnostics.error("\(key) must be a number of seconds from \(range.lowerBound) to \(range.upperBound)", at: node.mark)
+                return
+            }
+            config[keyPath: keyPath] = value
+        }
+        seconds("resyncSeconds", \.resyncSeconds, range: 0.1...86_400)
+        seconds("observeSeconds", \.observeSeconds, range: 0.1...3_600)
+        seconds("nodetoolTimeoutSeconds", \.nodetoolTimeoutSeconds, range: 1...86_400)
+        if let node = reader.optional("socketMode"), let text = node.scalarText {
+            if let mode = UInt32(text.hasPrefix("0o") ? String(text.dropFirst(2)) : text, radix: 8), mode & ~0o777 == 0, mode & 0o111 == 0 {
+                config.socketMode = mode
+            } else {
+                diagnostics.error("socketMode must be an octal mode such as \"0660\", found '\(text)'", at: node.mark)
             }
         }
         if let node = reader.optional("files") {

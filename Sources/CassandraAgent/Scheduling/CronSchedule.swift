@@ -89,3 +89,40 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         return number
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension CronSchedule {
+    /// The first minute after `epochSeconds` the schedule fires at, in the host's
+    /// local time (as cron reads a crontab); nil if none within five years.
+    public func next(after epochSeconds: Int64) -> Int64? {
+        var time = time_t(epochSeconds - epochSeconds % 60 + 60)
+        var parts = tm()
+        for _ in 0..<200_000 {
+            guard localtime_r(&time, &parts) != nil else { return nil }
+            if !months.contains(Int(parts.tm_mon) + 1) {
+                parts.tm_mon += 1; parts.tm_mday = 1; parts.tm_hour = 0; parts.tm_min = 0
+            } else if !matches(minute: Int(parts.tm_min), hour: Int(parts.tm_hour), day: Int(parts.tm_mday), month: Int(parts.tm_mon) + 1, weekday: Int(parts.tm_wday))
+                        && !dayMatches(parts) {
+                parts.tm_mday += 1; parts.tm_hour = 0; parts.tm_min = 0
+            } else if !hours.contains(Int(parts.tm_hour)) {
+                parts.tm_hour += 1; parts.tm_min = 0
+            } else if !minutes.contains(Int(parts.tm_min)) {
+                parts.tm_min += 1
+            } else {
+                return Int64(time)
+            }
+            parts.tm_sec = 0
+            parts.tm_isdst = -1
+            time = mktime(&parts)
+        }
+        return nil
+    }
+
+    private func dayMatches(_ parts: tm) -> Bool {
+        let dom = daysOfMonth.contains(Int(parts.tm_mday)), dow = daysOfWeek.contains(Int(parts.tm_wday))
+        return dayOfMonthRestricted && dayOfWeekRestricted ? dom || dow : dom && dow
+    }
+}

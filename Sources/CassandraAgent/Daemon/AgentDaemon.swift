@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `cassandra-agent run`: the services that keep the node, in one group that
+/// stops gracefully on SIGTERM/SIGINT and reconciles on SIGHUP.
+public enum AgentDaemon {
+    public static func run(configuration: AgentConfiguration, logger: Logger) async throws {
+        let runner = SystemProcessRunner()
+        let notifier = SystemdNotifier()
+        let state = NodeState(nodeName: hostName(), desiredStatePath: configuration.desiredState, observeInterval: configuration.observeSeconds)
+        let triggers = ReconcileTriggers()
+        try FileIO.makeDirectories(FileIO.directoryName(configuration.desiredState))
+        try FileIO.makeDirectories(configuration.stateDirectory, mode: 0o700)
+        let watcher = try FileWatcher(path: configuration.desiredState)
+        let reconciler = Reconciler(configuration: configuration, state: state, runner: runner, logger: logger)
+
+        // Pets must come at least every half watchdog period; a tick guarantees a pass.
+        var tick = Duration.milliseconds(Int64(configuration.resyncSeconds * 1000))
+        if let watchdog = notifier.watchdogInterval, watchdog < tick { tick = watchdog }
+        let routes = StatusRoutes(state: state, adminGroup: configuration.adminGroup) { triggers.send(.requested) }
+        let server = StatusServer(path: configuration.socket, mode: configuration.socketMode, group: configuration.adminGroup, routes: routes, logger: logger)
+        let observer = ObservationService(configuration: configuration, state: state, runner: runner, logger: logger)
+        let reconcile = ReconcileService(reconciler: reconciler, triggers: triggers.stream, notifier: notifier, state: state, logger: logger) {}
+        let feeder = TriggerFeeder(triggers: triggers, watcher: watcher, tick: tick, notifier: notifier)
+
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                .init(service: server),
+                .init(service: observer),
+                .init(service: feeder),
+                .init(service: reconcile),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        // A pass stuck on a command gets this long to finish; then it is cancelled,
+        // which kills the command's process group.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
+        groupConfiguration.maximumCancellationDuration = .seconds(10)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        logger.info("cassandra-agent starting", metadata: ["desiredState": "\(configuration.desiredState)", "socket": "\(configuration.socket)"])
+        try await group.run()
+    }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        return gethostname(&buffer, buffer.count) == 0 ? String(cString: buffer) : "localhost"
+    }
+}
+
+/// Feeds file events, timer ticks and SIGHUP into the reconcile loop.
+struct TriggerFeeder: Service {
+    let triggers: ReconcileTriggers
+    let watcher: FileWatcher
+    let tick: Duration
+    let notifier: SystemdNotifier
+
+    func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        await withDiscardingTaskGroup { group in
+            group.addTask { await triggers.watch(watcher) }
+            group.addTask { await triggers.tick(every: tick) }
+            group.addTask {
+                for await _ in hangups { triggers.send(.reload) }
+            }
+            try? await gracefulShutdown()
+            // Tell systemd at once, even if a pass is still finishing.
+            notifier.stopping()
+            group.cancelAll()
+        }
+        triggers.finish()
+    }
+}

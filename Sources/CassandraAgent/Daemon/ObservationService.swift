@@ -1,0 +1,80 @@
+import Logging
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Looks at the node on its own schedule (systemctl, nodetool, free space) and
+/// stores what it saw with the time it saw it; the socket only ever reads that.
+public struct ObservationService: Service {
+    let configuration: AgentConfiguration
+    let state: NodeState
+    let runner: any ProcessRunner
+    let logger: Logger
+    let nodeAddress: String?
+
+    public init(configuration: AgentConfiguration, state: NodeState, runner: any ProcessRunner, logger: Logger) {
+        self.configuration = configuration
+        self.state = state
+        self.runner = runner
+        self.logger = logger
+        self.nodeAddress = nil
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await state.observed(await observe())
+            try? await Task.sleep(for: .milliseconds(Int64(configuration.observeSeconds * 1000)))
+        }
+    }
+
+    public func observe() async -> NodeState.Observation {
+        var observation = NodeState.Observation(at: wallClockSeconds())
+        let systemctl = SystemctlClient(prefix: configuration.systemctl, unit: configuration.cassandraUnit, runner: runner, timeout: configuration.nodetoolTimeout)
+        do {
+            let unit = try await systemctl.show()
+            observation.unitActive = unit.isActive
+            observation.unitState = unit.activeState
+        } catch {
+            observation.unitError = error.message
+        }
+        let desired = await state.stateInForce()
+        observation.disks = diskSpace(for: desired)
+        guard observation.unitActive == true else { return observation }
+        let nodetool = NodetoolClient(prefix: configuration.nodetool, runner: runner, version: desired?.cassandraVersion ?? .v4_1, timeout: configuration.nodetoolTimeout)
+        do {
+            observation.info = try await nodetool.info()
+            observation.status = try await nodetool.status()
+            observation.nativeTransport = try await nodetool.nativeTransportRunning()
+            observation.gossip = try await nodetool.gossipRunning()
+            observation.mode = try await nodetool.netstats().mode
+        } catch {
+            observation.nodetoolError = error.description
+        }
+        return observation
+    }
+
+    /// Free space of every data directory and the commit log directory in force.
+    func diskSpace(for desired: DesiredState?) -> [NodeState.DiskSpace] {
+        guard let desired else { return [] }
+        let settings = SettingsResolver(version: desired.cassandraVersion)
+        var diagnostics = Diagnostics(file: "")
+        let resolved = settings.resolve(desired.settings, &diagnostics)
+        func value(_ key: String) -> YAMLValue? { resolved.first { $0.name == key }?.value }
+        var paths: [String] = []
+        if case .list(let items) = value("data_file_directories") ?? .list([.string(CassandraConfigRenderer.debianDataRoot + "/data")]) {
+            paths += items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+        }
+        if case .string(let commitlog) = value("commitlog_directory") ?? .string(CassandraConfigRenderer.debianDataRoot + "/commitlog") {
+            paths.append(commitlog)
+        }
+        return paths.map { path in
+            var fs = statvfs()
+            guard statvfs(path, &fs) == 0 else {
+                return NodeState.DiskSpace(path: path, error: String(cString: strerror(errno)))
+            }
+            return NodeState.DiskSpace(path: path, freeBytes: Int64(fs.f_bavail) * Int64(fs.f_frsize), totalBytes: Int64(fs.f_blocks) * Int64(fs.f_frsize))
+        }
+    }
+}

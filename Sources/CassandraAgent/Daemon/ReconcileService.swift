@@ -1,0 +1,81 @@
+import Logging
+import ServiceLifecycle
+
+/// Why a reconcile runs.
+public enum ReconcileTrigger: Sendable {
+    case fileChanged, tick, reload, requested
+}
+
+/// The loop that keeps the node converged. It wakes on a change to the
+/// desired-state file, on SIGHUP, on a request through the socket, and on a
+/// timer (drift repair); and it pets the systemd watchdog from each pass, so a
+/// stuck pass stops the petting and systemd restarts the agent.
+public struct ReconcileService: Service {
+    let reconciler: Reconciler
+    let triggers: AsyncStream<ReconcileTrigger>
+    let notifier: SystemdNotifier
+    let state: NodeState
+    let logger: Logger
+    let readiness: @Sendable () async -> Void
+
+    public init(reconciler: Reconciler, triggers: AsyncStream<ReconcileTrigger>, notifier: SystemdNotifier, state: NodeState, logger: Logger, readiness: @escaping @Sendable () async -> Void) {
+        self.reconciler = reconciler
+        self.triggers = triggers
+        self.notifier = notifier
+        self.state = state
+        self.logger = logger
+        self.readiness = readiness
+    }
+
+    public func run() async throws {
+        await reconciler.reconcile(reason: "start")
+        await readiness()
+        notifier.ready(status: await summary())
+        notifier.watchdog()
+        for await trigger in triggers.cancelOnGracefulShutdown() {
+            if case .reload = trigger { notifier.reloading() }
+            await reconciler.reconcile(reason: "\(trigger)")
+            if case .reload = trigger { notifier.ready(status: await summary()) } else { notifier.status(await summary()) }
+            notifier.watchdog()
+        }
+        notifier.stopping()
+    }
+
+    func summary() async -> String {
+        let health = await state.health()
+        return "health \(health.health.rawValue), desired state generation \(health.desiredStateGeneration.map(String.init) ?? "none")"
+    }
+}
+
+/// Merges the reconcile triggers into one stream: file events (debounced),
+/// timer ticks, SIGHUP, and requests from the socket.
+public final class ReconcileTriggers: Sendable {
+    public let stream: AsyncStream<ReconcileTrigger>
+    let continuation: AsyncStream<ReconcileTrigger>.Continuation
+
+    public init() {
+        (stream, continuation) = AsyncStream<ReconcileTrigger>.makeStream(bufferingPolicy: .bufferingNewest(8))
+    }
+
+    public func send(_ trigger: ReconcileTrigger) { continuation.yield(trigger) }
+
+    /// Feeds file changes in, each after the file has been quiet for `settle`
+    /// (a file written in several steps is read once, whole).
+    public func watch(_ watcher: FileWatcher, settle: Duration = .milliseconds(100)) async {
+        var iterator = watcher.changes.makeAsyncIterator()
+        while await iterator.next() != nil {
+            try? await Task.sleep(for: settle)
+            send(.fileChanged)
+        }
+    }
+
+    /// Ticks every `interval` until cancelled.
+    public func tick(every interval: Duration) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            send(.tick)
+        }
+    }
+
+    public func finish() { continuation.finish() }
+}

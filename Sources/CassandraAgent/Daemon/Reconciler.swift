@@ -1,0 +1,138 @@
+import Logging
+
+/// One pass of keeping the node as declared: read the desired-state file,
+/// refuse it whole or install what it renders, push what can change live,
+/// record what needs a restart, and put back files someone edited by hand.
+public struct Reconciler: Sendable {
+    let configuration: AgentConfiguration
+    let state: NodeState
+    let runner: any ProcessRunner
+    let logger: Logger
+
+    public init(configuration: AgentConfiguration, state: NodeState, runner: any ProcessRunner, logger: Logger) {
+        self.configuration = configuration
+        self.state = state
+        self.runner = runner
+        self.logger = logger
+    }
+
+    var installer: ConfigInstaller {
+        ConfigInstaller(stateDirectory: configuration.stateDirectory, keepGenerations: configuration.keepGenerations)
+    }
+
+    public func reconcile(reason: String) async {
+        let now = wallClockSeconds()
+        let path = configuration.desiredState
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.read(path)
+        } catch {
+            // A deleted file changes nothing on the node: the last good state stays in force.
+            if await state.lastRefusedHash() != "missing" {
+                logger.warning("desired state unreadable; the last good state stays in force", metadata: ["reason": "desired_state.refused", "error": "\(error)"])
+                await state.refusedFile(path, hash: "missing", errors: ["\(path):1:1: error: \(error)"], at: now)
+            }
+            await drift(now: now)
+            return
+        }
+        let hash = SHA256.hex(bytes)
+        if hash == (await state.lastRefusedHash()) {
+            await drift(now: now)
+            return
+        }
+        let validation = DesiredStateValidator.validate(text: String(decoding: bytes, as: UTF8.self), file: path)
+        guard case .success(let validated) = validation else {
+            if case .failure(let invalid) = validation {
+                logger.error("desired state refused; nothing was changed", metadata: [
+                    "reason": "desired_state.refused", "hash": "\(hash)", "errors": "\(invalid.diagnostics.count)",
+                    "first": "\(invalid.diagnostics.first?.description ?? "")",
+                ])
+                await state.refusedFile(path, hash: hash, errors: invalid.diagnostics.map(\.description), at: now)
+            }
+            await drift(now: now)
+            return
+        }
+        await apply(validated, now: now, reason: reason)
+    }
+
+    /// Installs what `validated` renders; changes found although the desired state
+    /// is the one in force are drift (a hand edit) and are put back.
+    func apply(_ validated: ValidatedDesiredState, now: Double, reason: String) async {
+        var diagnostics = Diagnostics(file: validated.file)
+        guard let rendered = CassandraConfigRenderer.render(validated, &diagnostics) else { return }
+        let directory = configuration.cassandraConfigDirectory
+        let version = validated.state.cassandraVersion
+        let plan = ConfigPlan.make(
+            rendered: rendered, installed: { try? FileIO.readText("\(directory)/\($0)") },
+            installedName: { "\(directory)/\($0)" }, version: version)
+        let isDrift = await state.hashInForce() == validated.hash
+        let files = rendered.files.map {
+            InstallFile(path: "\(directory)/\($0.name)", contents: Array($0.contents.utf8), ownership: configuration.files)
+        }
+        let outcome: InstallOutcome
+        do {
+            outcome = try installer.install(files, desiredStateHash: validated.hash, installedAt: Int64(now))
+        } catch {
+            logger.error("installing the rendered files failed; every file is as it was", metadata: ["reason": "install.failed", "error": "\(error.message)"])
+            await state.refusedFile(validated.file, hash: nil, errors: ["\(validated.file):1:1: error: \(error.message)"], at: now)
+            return
+        }
+        await state.applied(hash: validated.hash, generation: outcome.generation, version: version, state: validated.state, at: now)
+        let changed = outcome.changedPaths.map(FileIO.baseName)
+        await state.reconciled(at: now, drift: isDrift ? changed : [])
+        guard !changed.isEmpty else { return }
+        if isDrift {
+            logger.warning("config edited outside the agent; restored", metadata: ["reason": "config.drift", "files": "\(changed.joined(separator: ","))", "generation": "\(outcome.generation ?? 0)"])
+            return
+        }
+        logger.notice("desired state applied", metadata: ["reason": "desired_state.applied", "generation": "\(outcome.generation ?? 0)", "hash": "\(validated.hash)", "trigger": "\(reason)"])
+        await applyLive(plan, version: version, now: now)
+    }
+
+    /// Pushes live-settable changes to a running node; everything else waits for a restart.
+    func applyLive(_ plan: ConfigPlan, version: CassandraVersion, now: Double) async {
+        let nodetool = NodetoolClient(prefix: configuration.nodetool, runner: runner, version: version, timeout: configuration.nodetoolTimeout)
+        var restart = plan.restartReasons
+        for change in plan.files.flatMap(\.settings) {
+            guard case .live = change.effect else { continue }
+            guard let value = change.new, let arguments = LiveSetters.command(for: change.key, value: value, version: version) else {
+                restart.append(change.key)
+                continue
+            }
+            do {
+                _ = try await nodetool.run(arguments)
+                await state.recordLive("nodetool " + arguments.joined(separator: " "), error: nil, at: now)
+                logger.info("applied live", metadata: ["reason": "live.applied", "command": "\(arguments.joined(separator: " "))"])
+            } catch {
+                // Not running, or the setter failed: the new file takes effect at the next start.
+                await state.recordLive("nodetool " + arguments.joined(separator: " "), error: error.description, at: now)
+                restart.append(change.key)
+            }
+        }
+        await state.restartNeeded(for: restart, at: now)
+    }
+
+    /// With no new desired state to apply, still put back files edited by hand.
+    func drift(now: Double) async {
+        guard let hash = await state.hashInForce() else { return }
+        guard let bytes = try? FileIO.read(configuration.desiredState), SHA256.hex(bytes) == hash else {
+            // The file on disk is not the one in force: re-render the one in force from its generation.
+            await restoreGeneration(now: now)
+            return
+        }
+        if case .success(let validated) = DesiredStateValidator.validate(text: String(decoding: bytes, as: UTF8.self), file: configuration.desiredState) {
+            await apply(validated, now: now, reason: "resync")
+        }
+    }
+
+    /// Re-installs the newest generation's files if the installed ones differ.
+    func restoreGeneration(now: Double) async {
+        guard let latest = try? installer.generations().last, latest.generation > 0 else { return }
+        let drifted = latest.files.filter { file in
+            (try? FileIO.read(file.path)).map { SHA256.hex($0) != file.sha256 } ?? true
+        }
+        guard !drifted.isEmpty, let outcome = try? installer.rollback(to: latest.generation, installedAt: Int64(now)) else { return }
+        await state.reconciled(at: now, drift: outcome.changedPaths.map(FileIO.baseName))
+        logger.warning("config edited outside the agent; restored", metadata: ["reason": "config.drift", "generation": "\(latest.generation)"])
+    }
+}

@@ -1,0 +1,91 @@
+/// How bad something is. Ordered: the worst check sets the node's health.
+public enum HealthLevel: String, Codable, Sendable, Comparable, CaseIterable {
+    case ok, warning, critical
+
+    public static func < (a: HealthLevel, b: HealthLevel) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// One thing the agent checks, with a stable reason code and a sentence an
+/// operator can act on.
+public struct HealthCheck: Codable, Sendable, Equatable {
+    public var name: String
+    public var level: HealthLevel
+    /// Stable across releases: alerting keys on it.
+    public var reason: String
+    public var message: String
+    /// When what this check is based on was observed, and how old that is.
+    public var observedAt: String?
+    public var ageSeconds: Int?
+}
+
+/// `GET /v1/status`: the node as the agent last saw it. Served from memory;
+/// answering never runs nodetool.
+public struct StatusDocument: Codable, Sendable, Equatable {
+    public struct DesiredStateInfo: Codable, Sendable, Equatable {
+        public var file: String
+        public var hash: String?
+        public var generation: Int?
+        public var appliedAt: String?
+        public var cassandraVersion: String?
+        public var lastRefused: RefusedFile?
+    }
+
+    public struct RefusedFile: Codable, Sendable, Equatable {
+        public var file: String
+        public var hash: String?
+        public var at: String
+        public var errors: [String]
+    }
+
+    public struct RestartPending: Codable, Sendable, Equatable {
+        public var since: String
+        public var settings: [String]
+    }
+
+    public struct LiveChange: Codable, Sendable, Equatable {
+        public var command: String
+        public var at: String
+        public var succeeded: Bool
+        public var error: String?
+    }
+
+    public struct Job: Codable, Sendable, Equatable {
+        public var enabled: Bool
+        public var schedule: String?
+        public var lastRun: JobRun?
+        public var nextRun: String?
+    }
+
+    public struct JobRun: Codable, Sendable, Equatable {
+        public var startedAt: String
+        public var finishedAt: String?
+        public var result: String
+        public var message: String?
+    }
+
+    public struct Reconcile: Codable, Sendable, Equatable {
+        public var count: Int
+        public var lastAt: String?
+        public var driftCorrected: Int
+        public var lastDrift: String?
+    }
+
+    public var node: String
+    public var health: HealthLevel
+    public var generatedAt: String
+    public var checks: [HealthCheck]
+    public var desiredState: DesiredStateInfo
+    public var restartPending: RestartPending?
+    public var liveChanges: [LiveChange]
+    public var jobs: [String: Job]
+    public var reconcile: Reconcile
+}
+
+/// `GET /v1/health`: small and cheap.
+public struct HealthDocument: Codable, Sendable, Equatable {
+    public var health: HealthLevel
+    public var node: String
+    public var desiredStateGeneration: Int?
+}

@@ -1,0 +1,172 @@
+import CAgentShims
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// HTTP/1.1 on the agent's unix socket (or one systemd passed in). One request
+/// per connection; bounded request size, header count, read time and number
+/// of connections, so one bad client cannot take the socket down.
+public struct StatusServer: Service {
+    public struct Limits: Sendable {
+        public var maxConnections = 32
+        public var maxHeaders = 64
+        public var maxBodyBytes = 64 * 1024
+        public var readTimeout = TimeAmount.seconds(10)
+
+        public init() {}
+    }
+
+    let path: String
+    let mode: UInt32
+    let group: String
+    let routes: StatusRoutes
+    let limits: Limits
+    let logger: Logger
+
+    public init(path: String, mode: UInt32, group: String, routes: StatusRoutes, limits: Limits = Limits(), logger: Logger) {
+        self.path = path
+        self.mode = mode
+        self.group = group
+        self.routes = routes
+        self.limits = limits
+        self.logger = logger
+    }
+
+    struct Connection: Sendable {
+        let channel: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+        let peer: PeerCredentials?
+    }
+
+    public func run() async throws {
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.backlog, value: 64)
+        let readTimeout = limits.readTimeout
+        let initializer: @Sendable (Channel) -> EventLoopFuture<Connection> = { channel in
+            let credentials: EventLoopFuture<PeerCredentials?> = (channel as? SocketOptionProvider).map { provider in
+                provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(agent_so_peercred()))
+                    .map { (value: PeerCredentials) in Optional(value) }
+                    .recover { _ in nil }
+            } ?? channel.eventLoop.makeSucceededFuture(nil)
+            return credentials.flatMapThrowing { peer in
+                try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: readTimeout))
+                try channel.pipeline.syncOperations.addHandler(CloseOnIdle())
+                try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                return Connection(channel: try NIOAsyncChannel(wrappingChannelSynchronously: channel), peer: peer)
+            }
+        }
+        let server: NIOAsyncChannel<Connection, Never>
+        if let fd = SystemdNotifier.listenedSocket() {
+            server = try await bootstrap.bind(fd, childChannelInitializer: initializer)
+            logger.info("serving on the socket systemd passed in")
+        } else {
+            try FileIO.makeDirectories(FileIO.directoryName(path), mode: 0o755)
+            server = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: initializer)
+            secureSocketFile()
+            logger.info("serving on \(path)")
+        }
+        let active = ConnectionCount()
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { tasks in
+                try await server.executeThenClose { connections in
+                    for try await connection in connections {
+                        guard active.enter() <= limits.maxConnections else {
+                            active.leave()
+                            try? await connection.channel.channel.close()
+                            continue
+                        }
+                        tasks.addTask {
+                            await handle(connection)
+                            active.leave()
+                        }
+                    }
+                }
+                // The listener is closed: end the connections still open (idle clients included).
+                tasks.cancelAll()
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+        }
+        unlink(path)
+    }
+
+    /// 0660 (or as configured), group = the admin group when it exists.
+    func secureSocketFile() {
+        chmod(path, mode_t(mode))
+        if let gid = FileOwnership.groupID(group) {
+            chown(path, uid_t.max, gid)
+        } else {
+            logger.warning("admin group '\(group)' does not exist; the socket keeps the agent's own group", metadata: ["reason": "socket.group_missing"])
+        }
+    }
+
+    func handle(_ connection: Connection) async {
+        do {
+            try await connection.channel.executeThenClose { inbound, outbound in
+                var head: HTTPRequestHead?
+                var bodyBytes = 0
+                for try await part in inbound {
+                    switch part {
+                    case .head(let requestHead):
+                        head = requestHead
+                        if requestHead.headers.count > limits.maxHeaders {
+                            try await write(outbound, .init(status: 431, contentType: "text/plain", body: "too many headers\n"), head: requestHead)
+                            return
+                        }
+                    case .body(let buffer):
+                        bodyBytes += buffer.readableBytes
+                        if bodyBytes > limits.maxBodyBytes, let head {
+                            try await write(outbound, .init(status: 413, contentType: "text/plain", body: "request body too large\n"), head: head)
+                            return
+                        }
+                    case .end:
+                        guard let head else { return }
+                        let response = await routes.respond(method: head.method.rawValue, path: head.uri, peer: connection.peer)
+                        try await write(outbound, response, head: head)
+                        return
+                    }
+                }
+            }
+        } catch {
+            logger.debug("connection ended: \(error)")
+        }
+    }
+
+    func write(_ outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, _ response: StatusRoutes.Response, head: HTTPRequestHead) async throws {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: response.contentType)
+        headers.add(name: "Content-Length", value: String(response.body.utf8.count))
+        headers.add(name: "Connection", value: "close")
+        try await outbound.write(.head(HTTPResponseHead(version: head.version, status: .init(statusCode: response.status), headers: headers)))
+        if head.method != .HEAD {
+            try await outbound.write(.body(.byteBuffer(ByteBuffer(string: response.body))))
+        }
+        try await outbound.write(.end(nil))
+    }
+}
+
+/// Connections being served right now.
+final class ConnectionCount: Sendable {
+    private let count = Atomic<Int>(0)
+    func enter() -> Int { count.wrappingAdd(1, ordering: .relaxed).newValue }
+    func leave() { count.wrappingSubtract(1, ordering: .relaxed) }
+}
+
+/// Closes a connection that sent nothing for the read timeout.
+final class CloseOnIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}
