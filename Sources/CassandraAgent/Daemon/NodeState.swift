@@ -101,9 +101,18 @@ public actor NodeState {
 
     // MARK: reading
 
+    /// The node as its peers know it: its listen address (or interface) once a desired state is in force.
+    var displayName: String {
+        switch inForce?.state.node.listen.value {
+        case .address(let address): address
+        case .interface(let name): "\(nodeName) (\(name))"
+        case nil: nodeName
+        }
+    }
+
     public func health() -> HealthDocument {
         let now = wallClockSeconds()
-        return HealthDocument(health: checks(now: now).map(\.level).max() ?? .ok, node: nodeName, desiredStateGeneration: inForce?.generation)
+        return HealthDocument(health: checks(now: now).map(\.level).max() ?? .ok, node: displayName, desiredStateGeneration: inForce?.generation)
     }
 
     public func document() -> StatusDocument {
@@ -116,7 +125,7 @@ public actor NodeState {
                 nextRun: enabled == true ? schedule.flatMap { $0.next(after: Int64(now)) }.map(Timestamp.iso8601) : nil)
         }
         return StatusDocument(
-            node: nodeName,
+            node: displayName,
             health: checks.map(\.level).max() ?? .ok,
             generatedAt: Timestamp.iso8601(Int64(now)),
             checks: checks,

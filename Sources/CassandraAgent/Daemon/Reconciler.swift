@@ -77,16 +77,16 @@ public struct Reconciler: Sendable {
             await state.refusedFile(validated.file, hash: nil, errors: ["\(validated.file):1:1: error: \(error.message)"], at: now)
             return
         }
-        await state.applied(hash: validated.hash, generation: outcome.generation, version: version, state: validated.state, at: now)
         let changed = outcome.changedPaths.map(FileIO.baseName)
-        await state.reconciled(at: now, drift: isDrift ? changed : [])
-        guard !changed.isEmpty else { return }
-        if isDrift {
+        if isDrift && !changed.isEmpty {
             logger.warning("config edited outside the agent; restored", metadata: ["reason": "config.drift", "files": "\(changed.joined(separator: ","))", "generation": "\(outcome.generation ?? 0)"])
-            return
+        } else if !changed.isEmpty {
+            logger.notice("desired state applied", metadata: ["reason": "desired_state.applied", "generation": "\(outcome.generation ?? 0)", "hash": "\(validated.hash)", "trigger": "\(reason)"])
+            await applyLive(plan, version: version, now: now)
         }
-        logger.notice("desired state applied", metadata: ["reason": "desired_state.applied", "generation": "\(outcome.generation ?? 0)", "hash": "\(validated.hash)", "trigger": "\(reason)"])
-        await applyLive(plan, version: version, now: now)
+        // Recorded once the pass is complete, so status never shows a generation whose live changes are still under way.
+        await state.applied(hash: validated.hash, generation: outcome.generation, version: version, state: validated.state, at: now)
+        await state.reconciled(at: now, drift: isDrift ? changed : [])
     }
 
     /// Pushes live-settable changes to a running node; everything else waits for a restart.
