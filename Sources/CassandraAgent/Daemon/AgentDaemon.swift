@@ -24,7 +24,7 @@ public enum AgentDaemon {
         let routes = StatusRoutes(state: state, adminGroup: configuration.adminGroup) { triggers.send(.requested) }
         let server = StatusServer(path: configuration.socket, mode: configuration.socketMode, group: configuration.adminGroup, routes: routes, logger: logger)
         let observer = ObservationService(configuration: configuration, state: state, runner: runner, logger: logger)
-        let reconcile = ReconcileService(reconciler: reconciler, triggers: triggers.stream, notifier: notifier, state: state, logger: logger) {}
+        let reconcile = ReconcileService(reconciler: reconciler, triggers: triggers.stream, notifier: notifier, state: state, logger: logger)
         let feeder = TriggerFeeder(triggers: triggers, watcher: watcher, tick: tick, notifier: notifier)
 
         var groupConfiguration = ServiceGroupConfiguration(
@@ -47,7 +47,8 @@ public enum AgentDaemon {
 
     static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
-        return gethostname(&buffer, buffer.count) == 0 ? String(cString: buffer) : "localhost"
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

@@ -12,14 +12,12 @@ public struct ObservationService: Service {
     let state: NodeState
     let runner: any ProcessRunner
     let logger: Logger
-    let nodeAddress: String?
 
     public init(configuration: AgentConfiguration, state: NodeState, runner: any ProcessRunner, logger: Logger) {
         self.configuration = configuration
         self.state = state
         self.runner = runner
         self.logger = logger
-        self.nodeAddress = nil
     }
 
     public func run() async throws {

@@ -16,20 +16,18 @@ public struct ReconcileService: Service {
     let notifier: SystemdNotifier
     let state: NodeState
     let logger: Logger
-    let readiness: @Sendable () async -> Void
 
-    public init(reconciler: Reconciler, triggers: AsyncStream<ReconcileTrigger>, notifier: SystemdNotifier, state: NodeState, logger: Logger, readiness: @escaping @Sendable () async -> Void) {
+    public init(reconciler: Reconciler, triggers: AsyncStream<ReconcileTrigger>, notifier: SystemdNotifier, state: NodeState, logger: Logger) {
         self.reconciler = reconciler
         self.triggers = triggers
         self.notifier = notifier
         self.state = state
         self.logger = logger
-        self.readiness = readiness
     }
 
     public func run() async throws {
+        // READY=1 only once the first pass has run: systemd's "started" means converged (or refused, reported).
         await reconciler.reconcile(reason: "start")
-        await readiness()
         notifier.ready(status: await summary())
         notifier.watchdog()
         for await trigger in triggers.cancelOnGracefulShutdown() {
@@ -38,7 +36,6 @@ public struct ReconcileService: Service {
             if case .reload = trigger { notifier.ready(status: await summary()) } else { notifier.status(await summary()) }
             notifier.watchdog()
         }
-        notifier.stopping()
     }
 
     func summary() async -> String {
