@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+@testable import CassandraAgent
+
+/// Every store we write, read by the real peer: keytool from the JDK.
+@Suite(.serialized) struct TLSStoreTests {
+    static let pkiResult = Result { try TestPKI() }
+    static var pki: TestPKI? {
+        if case .failure(let error) = pkiResult { Issue.record("cannot make the test PKI: \(error)") }
+        return try? pkiResult.get()
+    }
+
+    func files(_ pki: TestPKI, certificate: String = "node.pem", key: String = "node.key", keyPassword: String? = nil,
+               trust: [String] = ["ca.pem"], type: DesiredState.StoreType = .pkcs12) -> NodeStoreLoader.Files {
+        NodeStoreLoader.Files(certificate: pki.file(certificate), privateKey: pki.file(key), privateKeyPassword: keyPassword.map(pki.file),
+                              trust: trust.map(pki.file), password: pki.file("store.pass"), storeType: type)
+    }
+
+    func load(_ files: NodeStoreLoader.Files) throws -> NodeStoreMaterial {
+        try NodeStoreLoader.load(files, now: Int64(Date().timeIntervalSince1970)) { (path: String) throws(SystemError) -> [UInt8] in try FileIO.read(path) }
+    }
+
+    func keytool(_ arguments: [String]) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/keytool")
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.environment = ["LANG": "C", "PATH": "/usr/bin:/bin"]
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return ProcessResult(stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self), exitCode: process.terminationStatus)
+    }
+
+    struct Entry: Equatable {
+        var alias: String
+        var type: String
+        var chainLength: Int?
+        var fingerprints: [String]
+    }
+
+    /// `keytool -list -v`, as a set of entries.
+    func entries(_ store: String, type: String, password: String = "store-secret-1") throws -> [Entry] {
+        let result = try keytool(["-list", "-v", "-storetype", type, "-keystore", store, "-storepass", password])
+        guard result.exitCode == 0 else { throw TLSError("keytool: \(result.stdout)\(result.stderr)") }
+        var entries: [Entry] = []
+        for block in result.stdout.components(separatedBy: "Alias name: ").dropFirst() {
+            let lines = block.split(separator: "\n").map(String.init)
+            let type = lines.first { $0.hasPrefix("Entry type: ") }.map { String($0.dropFirst(12)) } ?? ""
+            let chain = lines.first { $0.hasPrefix("Certificate chain length: ") }.flatMap { Int($0.dropFirst(26)) }
+            let prints = lines.filter { $0.contains("SHA256: ") }.map { String($0.split(separator: "SHA256: ").last ?? "") }
+            entries.append(Entry(alias: lines[0], type: type, chainLength: chain, fingerprints: prints))
+        }
+        return entries.sorted { $0.alias < $1.alias }
+    }
+
+    @Test(arguments: [DesiredState.StoreType.pkcs12, .jks])
+    func keytoolReadsKeystoresAndTruststores(type: DesiredState.StoreType) throws {
+        let pki = try #require(Self.pki)
+        for (certificate, key) in [("node.pem", "node.key"), ("ec.pem", "ec.key")] {
+            let material = try load(files(pki, certificate: certificate, key: key, trust: ["ca.pem", "int.pem", "ca.pem", "managed-dc-gossip.json"], type: type))
+            let (keystore, truststore) = try material.storeFiles(createdAt: 1_700_000_000)
+            let dir = TemporaryDirectory()
+            let ks = dir.path + "/keystore", ts = dir.path + "/truststore"
+            FileManager.default.createFile(atPath: ks, contents: Data(keystore))
+            FileManager.default.createFile(atPath: ts, contents: Data(truststore))
+            let keyEntries = try entries(ks, type: type.rawValue)
+            #expect(keyEntries.count == 1)
+            #expect(keyEntries.first?.alias == "node" && keyEntries.first?.type == "PrivateKeyEntry")
+            #expect(keyEntries.first?.chainLength == material.chain.count, "\(certificate): leaf + intermediates")
+            #expect(keyEntries.first?.fingerprints.first == material.chain[0].fingerprint, "keytool's SHA-256 is ours")
+            let trustEntries = try entries(ts, type: type.rawValue)
+            // ca.pem listed twice counts once: root CA, intermediate, the managed datacenter's CA.
+            #expect(trustEntries.count == 3, "\(trustEntries)")
+            #expect(trustEntries.allSatisfy { $0.type == "trustedCertEntry" })
+            #expect(Set(trustEntries.map(\.alias)) == Set(material.trust.map(\.alias)))
+            #expect(material.trust.map(\.alias).contains { $0.hasPrefix("acme-root-ca-") })
+            // The key opens with the store password (what JSSE does).
+            let certreq = try keytool(["-certreq", "-alias", "node", "-keystore", ks, "-storetype", type.rawValue, "-storepass", "store-secret-1", "-file", "/dev/null"])
+            #expect(certreq.exitCode == 0, "\(certreq.stdout)\(certreq.stderr)")
+            let wrong = try keytool(["-list", "-storetype", type.rawValue, "-keystore", ts, "-storepass", "wrong-password"])
+            #expect(wrong.exitCode != 0)
+        }
+    }
+
+    @Test func inputsInEveryKeyForm() throws {
+        let pki = try #require(Self.pki)
+        #expect(try load(files(pki, key: "node-pkcs1.key")).key.matches(try load(files(pki)).chain[0]))
+        #expect(try load(files(pki, key: "node-encrypted.key", keyPassword: "key.pass")).chain.count == 2)
+    }
+
+    @Test func badInputsAreRefusedWithAReason() throws {
+        let pki = try #require(Self.pki)
+        func error(_ files: NodeStoreLoader.Files) -> String {
+            do {
+                _ = try load(files)
+                return "no error"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(error(files(pki, key: "other.key")).contains("does not belong to the certificate"))
+        #expect(error(files(pki, certificate: "expired.pem", key: "expired.key")).contains("expired on 2021-01-01T00:00:00Z"))
+        pki.dir.write("reversed.pem", try String(contentsOfFile: pki.file("int.pem"), encoding: .utf8) + (try String(contentsOfFile: pki.file("node-leaf.pem"), encoding: .utf8)))
+        #expect(error(files(pki, certificate: "reversed.pem")).contains("does not belong") || error(files(pki, certificate: "reversed.pem")).contains("did not issue"))
+        pki.dir.write("leaf-then-root.pem", try String(contentsOfFile: pki.file("node-leaf.pem"), encoding: .utf8) + (try String(contentsOfFile: pki.file("ca.pem"), encoding: .utf8)))
+        #expect(error(files(pki, certificate: "leaf-then-root.pem")).contains("did not issue certificate 1"))
+        pki.dir.write("garbage.key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+        #expect(error(files(pki, key: "garbage.key")).contains("cannot read the private key"))
+        pki.dir.write("not-a-key.key", "hello\n")
+        #expect(error(files(pki, key: "not-a-key.key")).contains("not a PEM private key"))
+        pki.dir.write("wrong.pass", "not-the-passphrase\n")
+        #expect(error(files(pki, key: "node-encrypted.key", keyPassword: "wrong.pass")).contains("wrong passphrase"))
+        #expect(error(files(pki, key: "node-encrypted.key")).contains("the private key is encrypted: give privateKeyPasswordFile"))
+        #expect(error(files(pki, trust: ["managed-dc-gossip.json"])).contains("which no certificate under trust is or issued"))
+        pki.dir.write("bad.json", "{\"properties\": {\"gossipCertificates\": [{\"pem\": \"-----BEGIN CERTIFICATE-----\\\\r\\\\nnot base64\\\\r\\\\n-----END CERTIFICATE-----\"}]}}")
+        #expect(error(files(pki, trust: ["ca.pem", "bad.json"])).contains("bad.json: gossip certificate 1 of 1"))
+        pki.dir.write("shape.json", "{\"seedNodes\": []}")
+        #expect(error(files(pki, trust: ["ca.pem", "shape.json"])).contains("JSON of an unexpected shape"))
+        pki.dir.write("broken.json", "{\"gossipCertificates\": [")
+        #expect(error(files(pki, trust: ["ca.pem", "broken.json"])).contains("not valid JSON"))
+        pki.dir.write("short.pass", "abc\n")
+        var short = files(pki)
+        short.password = pki.file("short.pass")
+        #expect(error(short).contains("at least 6 characters"))
+        // No secret in any message.
+        for message in [error(files(pki, key: "node-encrypted.key", keyPassword: "wrong.pass")), error(short)] {
+            #expect(!message.contains("not-the-passphrase") && !message.contains("abc\n") && !message.contains("store-secret-1"))
+        }
+    }
+
+    @Test func azureJSONWithEscapedLineBreaks() throws {
+        let pki = try #require(Self.pki)
+        // The same certificate pasted with literal "\r\n" text, as `jq .pem` without -r leaves it.
+        let pem = try String(contentsOfFile: pki.file("managed.pem"), encoding: .utf8).replacingOccurrences(of: "\n", with: "\\r\\n")
+        let escaped = Array("[{\"pem\": \"\(pem.replacingOccurrences(of: "\\", with: "\\\\"))\"}]".utf8)
+        let fromEscaped = try TrustSource.certificates(in: escaped)
+        let fromFile = try TrustSource.certificates(in: Array(try Data(contentsOf: URL(fileURLWithPath: pki.file("managed-dc-gossip.json")))))
+        #expect(fromEscaped.map(\.fingerprint) == fromFile.map(\.fingerprint))
+        #expect(fromFile.first?.commonName == "Managed Gossip CA")
+        // UTF-16 with a BOM (PowerShell redirection).
+        let json = try String(contentsOfFile: pki.file("managed-dc-gossip.json"), encoding: .utf8)
+        let utf16: [UInt8] = [0xFF, 0xFE] + json.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        #expect(try TrustSource.certificates(in: utf16).map(\.fingerprint) == fromFile.map(\.fingerprint))
+    }
+}
