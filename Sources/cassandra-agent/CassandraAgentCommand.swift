@@ -68,7 +68,7 @@ struct AgentConfigOption: ParsableArguments {
 }
 
 struct Validate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check a desired-state file; touches nothing. Exit 0 valid, 1 invalid.")
+    static let configuration = CommandConfiguration(abstract: "Check a desired-state file (and the TLS files it names); touches nothing. Exit 0 valid, 1 invalid.")
 
     @Argument(help: "The desired-state file.") var file: String
 
@@ -80,8 +80,12 @@ struct Render: ParsableCommand {
 
     @Argument(help: "The desired-state file.") var file: String
     @Option(help: ArgumentHelp("Where to write the files.", valueName: "DIR")) var output: String
+    @OptionGroup var config: AgentConfigOption
 
-    func run() throws { try finish(NodeConfigCommands.render(file: file, output: output)) }
+    func run() throws {
+        // cassandra.yaml names the stores where they will be installed, not where this writes them.
+        try finish(NodeConfigCommands.render(file: file, output: output, storeDirectory: try config.load().cassandraConfigDirectory))
+    }
 }
 
 struct Plan: ParsableCommand {
@@ -95,7 +99,7 @@ struct Plan: ParsableCommand {
 
     func run() throws {
         let settings = try config.load()
-        try finish(NodeConfigCommands.plan(file: file ?? settings.desiredState, configDirectory: configDirectory ?? settings.cassandraConfigDirectory))
+        try finish(NodeConfigCommands.plan(file: file ?? settings.desiredState, configDirectory: configDirectory ?? settings.cassandraConfigDirectory, stateDirectory: settings.stateDirectory))
     }
 }
 

@@ -40,9 +40,16 @@ import Testing
         #expect(render.exitCode == 0, "\(render.stderr)")
         for name in ["cassandra.yaml", "cassandra-rackdc.properties"] {
             let golden = try String(contentsOfFile: "\(Paths.golden)/\(example)/\(name)", encoding: .utf8)
-            #expect(dir.read("out/\(name)") == golden)
+            #expect(dir.read("out/\(name)").map(Redaction.redactDiff) == golden)
             let mode = try FileManager.default.attributesOfItem(atPath: "\(dir.path)/out/\(name)")[.posixPermissions] as? Int
             #expect(mode == 0o640)
+        }
+        if example.hasSuffix("hybrid") {
+            let stores = ["internode-keystore.p12", "internode-truststore.p12", "client-keystore.p12", "client-truststore.p12"]
+            #expect(stores.allSatisfy { FileManager.default.fileExists(atPath: "\(dir.path)/out/\($0)") })
+            #expect(render.stdout.contains("wrote \(dir.path)/out/internode-truststore.p12"))
+            // cassandra.yaml names the stores where they are installed.
+            #expect(dir.read("out/cassandra.yaml")?.contains("  truststore: /etc/cassandra/internode-truststore.p12\n") == true)
         }
     }
 

@@ -146,3 +146,43 @@ import Testing
         #expect(try TrustSource.certificates(in: utf16).map(\.fingerprint) == fromFile.map(\.fingerprint))
     }
 }
+
+/// JSSE, the TLS stack Cassandra runs on, completes a mutual-TLS handshake with our stores.
+@Suite(.serialized) struct MutualTLSTests {
+    func java(_ arguments: [String]) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/java")
+        process.arguments = [Paths.packageRoot + "/Tests/CassandraAgentTests/Fixtures/java/MutualTLS.java"] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return ProcessResult(stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self), exitCode: process.terminationStatus)
+    }
+
+    @Test(arguments: [DesiredState.StoreType.pkcs12, .jks])
+    func handshakeWithOurStores(type: DesiredState.StoreType) throws {
+        let pki = try #require(TLSStoreTests.pki)
+        let files = NodeStoreLoader.Files(certificate: pki.file("node.pem"), privateKey: pki.file("node.key"), privateKeyPassword: nil,
+                                          trust: [pki.file("ca.pem")], password: pki.file("store.pass"), storeType: type)
+        let material = try NodeStoreLoader.load(files, now: Int64(Date().timeIntervalSince1970)) { (path: String) throws(SystemError) -> [UInt8] in try FileIO.read(path) }
+        let (keystore, truststore) = try material.storeFiles(createdAt: 1_700_000_000)
+        let dir = TemporaryDirectory()
+        FileManager.default.createFile(atPath: dir.path + "/ks", contents: Data(keystore))
+        FileManager.default.createFile(atPath: dir.path + "/ts", contents: Data(truststore))
+        let result = try java([type.rawValue, dir.path + "/ks", dir.path + "/ts", "store-secret-1"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("handshake ok TLSv1.3 CN=cassandra-node-1,O=Acme"), "\(result.stdout)\(result.stderr)")
+
+        // The trap: a truststore written the obvious OpenSSL 3.0 way has no trust attribute,
+        // so the JDK reads it as empty and the handshake fails. The check has teeth.
+        if type == .pkcs12 {
+            try pki.openssl(["pkcs12", "-export", "-nokeys", "-in", "ca.pem", "-out", dir.path + "/empty", "-passout", "pass:store-secret-1"])
+            let refused = try java(["PKCS12", dir.path + "/ks", dir.path + "/empty", "store-secret-1"])
+            #expect(refused.exitCode != 0)
+            #expect(refused.stderr.contains("trustAnchors parameter must be non-empty"))
+        }
+    }
+}

@@ -32,24 +32,17 @@ enum DesiredStateFile {
         return DesiredStateValidator.validate(text: text, file: path)
     }
 
-    static func render(_ path: String) -> Result<(ValidatedDesiredState, RenderedNodeConfig), InvalidInput> {
+    /// Validates and builds every artifact (TLS inputs read and checked too).
+    static func build(_ path: String, storeDirectory: String) -> Result<(ValidatedDesiredState, NodeArtifacts), InvalidInput> {
         switch validate(path) {
         case .failure(let error):
             return .failure(error)
         case .success(let validated):
-            var diagnostics = Diagnostics(file: path)
-            guard let rendered = CassandraConfigRenderer.render(validated, &diagnostics) else {
-                return .failure(InvalidInput(diagnostics.sorted))
-            }
-            return .success((validated, rendered))
+            return NodeArtifactsBuilder.build(validated, storeDirectory: storeDirectory, now: Int64(wallClockSeconds())).map { (validated, $0) }
         }
     }
 
-    static func warnings(_ validated: ValidatedDesiredState) -> String {
-        var lines = validated.warnings.map(\.description)
-        if let internode = validated.state.tls?.internode, internode.encryption != .none {
-            lines.append("\(validated.file):\(internode.mark.line):\(internode.mark.column): warning: tls is validated but keystores, truststores and encryption options are not rendered yet; cassandra.yaml keeps the version's default (no encryption)")
-        }
-        return lines.map { $0 + "\n" }.joined()
+    static func warnings(_ artifacts: NodeArtifacts) -> String {
+        artifacts.warnings.map { $0.description + "\n" }.joined()
     }
 }

@@ -5,34 +5,35 @@ import Glibc
 /// `validate`, `render`, `plan`, `apply` and `rollback`: the commands that take a
 /// desired-state file to files on the node.
 public enum NodeConfigCommands {
-    /// Checks a desired-state file; touches nothing.
-    public static func validate(file: String) -> CommandOutput {
-        switch DesiredStateFile.validate(file) {
+    /// Checks a desired-state file (TLS inputs included); touches nothing.
+    public static func validate(file: String, storeDirectory: String = AgentConfiguration().cassandraConfigDirectory) -> CommandOutput {
+        switch DesiredStateFile.build(file, storeDirectory: storeDirectory) {
         case .failure(let error):
             return .invalid(error)
-        case .success(let validated):
+        case .success(let (validated, artifacts)):
             let state = validated.state
             return CommandOutput(
-                stdout: "\(file): valid (Cassandra \(state.cassandraVersion), cluster '\(state.cluster.name.value)', \(validated.settings.count) settings, sha256:\(validated.hash))\n",
-                stderr: DesiredStateFile.warnings(validated))
+                stdout: "\(file): valid (Cassandra \(state.cassandraVersion), cluster '\(state.cluster.name.value)', \(validated.settings.count) settings\(artifacts.stores.isEmpty ? "" : ", \(artifacts.stores.count) stores"), sha256:\(validated.hash))\n",
+                stderr: DesiredStateFile.warnings(artifacts))
         }
     }
 
     /// Writes every artifact the agent would install into `output`; touches nothing else.
-    public static func render(file: String, output: String) -> CommandOutput {
-        switch DesiredStateFile.render(file) {
+    /// The paths inside cassandra.yaml are the install paths (`storeDirectory`).
+    public static func render(file: String, output: String, storeDirectory: String = AgentConfiguration().cassandraConfigDirectory) -> CommandOutput {
+        switch DesiredStateFile.build(file, storeDirectory: storeDirectory) {
         case .failure(let error):
             return .invalid(error)
-        case .success(let (validated, rendered)):
+        case .success(let (_, artifacts)):
             do {
                 try FileIO.makeDirectories(output)
                 var written = ""
-                for (name, contents) in rendered.files {
+                for (name, bytes) in artifacts.files {
                     let path = "\(output)/\(name)"
-                    try FileIO.writeAtomically(path, Array(contents.utf8), mode: 0o640)
+                    try FileIO.writeAtomically(path, bytes, mode: 0o640)
                     written += "wrote \(path)\n"
                 }
-                return CommandOutput(stdout: written, stderr: DesiredStateFile.warnings(validated))
+                return CommandOutput(stdout: written, stderr: DesiredStateFile.warnings(artifacts))
             } catch {
                 return .failure(error.description)
             }
@@ -40,39 +41,41 @@ public enum NodeConfigCommands {
     }
 
     /// What applying `file` would change in `configDirectory`: exit 0 none, 2 pending, 1 invalid.
-    public static func plan(file: String, configDirectory: String) -> CommandOutput {
-        switch DesiredStateFile.render(file) {
+    public static func plan(file: String, configDirectory: String, stateDirectory: String = AgentConfiguration().stateDirectory) -> CommandOutput {
+        switch DesiredStateFile.build(file, storeDirectory: configDirectory) {
         case .failure(let error):
             return .invalid(error)
-        case .success(let (validated, rendered)):
+        case .success(let (validated, artifacts)):
+            let reuse = StoreReuse(stateDirectory: stateDirectory)
             let plan = ConfigPlan.make(
-                rendered: rendered,
+                rendered: artifacts.config,
                 installed: { try? FileIO.readText("\(configDirectory)/\($0)") },
                 installedName: { "\(configDirectory)/\($0)" },
-                version: validated.state.cassandraVersion)
+                version: validated.state.cassandraVersion,
+                rebuiltStores: artifacts.stores.filter { reuse.changed($0, installedAt: "\(configDirectory)/\($0.name)") }.map(\.name))
             return CommandOutput(
                 stdout: PlanReport.text(plan, validated: validated, configDirectory: configDirectory),
-                stderr: DesiredStateFile.warnings(validated),
+                stderr: DesiredStateFile.warnings(artifacts),
                 exitCode: plan.hasChanges ? 2 : 0)
         }
     }
 
     /// Renders and installs `file` into the Cassandra config directory, recording a generation.
     public static func apply(file: String, configuration: AgentConfiguration) -> CommandOutput {
-        switch DesiredStateFile.render(file) {
+        let directory = configuration.cassandraConfigDirectory
+        switch DesiredStateFile.build(file, storeDirectory: directory) {
         case .failure(let error):
             return .invalid(error)
-        case .success(let (validated, rendered)):
-            let directory = configuration.cassandraConfigDirectory
+        case .success(let (validated, artifacts)):
+            let reuse = StoreReuse(stateDirectory: configuration.stateDirectory)
             let plan = ConfigPlan.make(
-                rendered: rendered, installed: { try? FileIO.readText("\(directory)/\($0)") },
-                installedName: { "\(directory)/\($0)" }, version: validated.state.cassandraVersion)
+                rendered: artifacts.config, installed: { try? FileIO.readText("\(directory)/\($0)") },
+                installedName: { "\(directory)/\($0)" }, version: validated.state.cassandraVersion,
+                rebuiltStores: artifacts.stores.filter { reuse.changed($0, installedAt: "\(directory)/\($0.name)") }.map(\.name))
             let installer = ConfigInstaller(stateDirectory: configuration.stateDirectory, keepGenerations: configuration.keepGenerations)
-            let files = rendered.files.map {
-                InstallFile(path: "\(directory)/\($0.name)", contents: Array($0.contents.utf8), ownership: configuration.files)
-            }
             do {
-                let outcome = try installer.install(files, desiredStateHash: validated.hash, installedAt: Int64(time(nil)))
+                let outcome = try installer.install(reuse.installFiles(artifacts, directory: directory, ownership: configuration.files), desiredStateHash: validated.hash, installedAt: Int64(time(nil)))
+                reuse.record(artifacts.stores)
                 var out = ""
                 if outcome.changedPaths.isEmpty {
                     out = "no change: \(directory) already holds what \(file) renders\n"
@@ -81,7 +84,7 @@ public enum NodeConfigCommands {
                     out += "generation \(outcome.generation ?? 0) (desired state sha256:\(validated.hash))\n"
                     out += PlanReport.restartLine(plan)
                 }
-                return CommandOutput(stdout: out, stderr: DesiredStateFile.warnings(validated))
+                return CommandOutput(stdout: out, stderr: DesiredStateFile.warnings(artifacts))
             } catch {
                 return .failure(error.message)
             }

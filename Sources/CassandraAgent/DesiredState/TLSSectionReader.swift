@@ -38,6 +38,11 @@ enum TLSSectionReader {
         return DesiredState.Client(enabled: enabled, optional: optional, requireClientAuth: requireClientAuth, stores: stores, mark: node.mark)
     }
 
+    /// A relative path is relative to the desired-state file's directory.
+    static func resolve(_ path: String, _ file: String) -> String {
+        path.hasPrefix("/") ? path : FileIO.directoryName(file) + "/" + path
+    }
+
     static let storeKeys = ["certificate", "privateKey", "privateKeyPasswordFile", "trust", "storeType", "passwordFile"]
 
     /// The store inputs; reported as missing only when the encryption in force needs them.
@@ -49,11 +54,11 @@ enum TLSSectionReader {
         func path(_ key: String, mandatory: Bool) -> Located<String>? {
             let node = mandatory ? section.required(key, diagnostics: &diagnostics) : section.optional(key)
             guard let node, let text = MappingReader.string(node, "\(context).\(key)", &diagnostics) else { return nil }
-            guard text.hasPrefix("/") else {
-                diagnostics.error("\(context).\(key) must be an absolute path, found '\(text)'", at: node.mark)
+            guard !text.isEmpty else {
+                diagnostics.error("\(context).\(key) must name a file", at: node.mark)
                 return nil
             }
-            return Located(text, at: node.mark)
+            return Located(resolve(text, diagnostics.file), at: node.mark)
         }
         let certificate = path("certificate", mandatory: true)
         let privateKey = path("privateKey", mandatory: true)
@@ -64,10 +69,10 @@ enum TLSSectionReader {
            let list = MappingReader.stringList(node, "\(context).trust", &diagnostics) {
             if list.isEmpty { diagnostics.error("\(context).trust must list at least one certificate file", at: node.mark) }
             for (text, mark) in list {
-                if text.hasPrefix("/") {
-                    trust.append(Located(text, at: mark))
+                if text.isEmpty {
+                    diagnostics.error("\(context).trust entries must name files", at: mark)
                 } else {
-                    diagnostics.error("\(context).trust entries must be absolute paths, found '\(text)'", at: mark)
+                    trust.append(Located(resolve(text, diagnostics.file), at: mark))
                 }
             }
         }

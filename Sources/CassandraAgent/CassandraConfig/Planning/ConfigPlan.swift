@@ -39,8 +39,17 @@ public struct ConfigPlan: Sendable {
             }
     }
 
-    public static func make(rendered: RenderedNodeConfig, installed: (String) -> String?, installedName: (String) -> String, version: CassandraVersion) -> ConfigPlan {
+    /// `rebuiltStores`: stores whose inputs changed; Cassandra 4.0+ reloads them live, 3.11 restarts.
+    public static func make(rendered: RenderedNodeConfig, installed: (String) -> String?, installedName: (String) -> String, version: CassandraVersion, rebuiltStores: [String] = []) -> ConfigPlan {
         var files: [FileChange] = []
+        for store in rebuiltStores {
+            let effect: SettingChange.Effect = version >= .v4_0 ? .live(["reloadssl"]) : .restart
+            let new = installed(store) == nil
+            files.append(FileChange(
+                name: store, status: new ? .created : .changed, diff: "",
+                settings: [SettingChange(key: "key material", old: nil, new: nil, effect: effect)],
+                notes: [new ? "a new store" : "rebuilt from changed certificates, keys or password"]))
+        }
         for (name, contents) in rendered.files {
             let current = installed(name)
             guard current != contents else {

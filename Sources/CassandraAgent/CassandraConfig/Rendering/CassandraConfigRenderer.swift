@@ -40,7 +40,8 @@ public struct RenderedEntry: Sendable, Equatable {
 public enum CassandraConfigRenderer {
     public static let debianDataRoot = "/var/lib/cassandra"
 
-    public static func render(_ validated: ValidatedDesiredState, _ diagnostics: inout Diagnostics) -> RenderedNodeConfig? {
+    /// `extra`: further derived keys (the encryption options, built from the TLS inputs).
+    public static func render(_ validated: ValidatedDesiredState, extra: [(String, YAMLValue)] = [], _ diagnostics: inout Diagnostics) -> RenderedNodeConfig? {
         let state = validated.state
         let version = state.cassandraVersion
         let schema = CassandraSchema.of(version)
@@ -52,7 +53,7 @@ public enum CassandraConfigRenderer {
             entries.removeAll { $0.name == name }
             entries.append(RenderedEntry(name: name, value: value, origin: origin))
         }
-        for (name, value) in derivedValues(state) { put(name, value, .derived) }
+        for (name, value) in derivedValues(state) + extra { put(name, value, .derived) }
         // An interface excludes the address form (Cassandra refuses both).
         for (form, excluded) in [("listen_interface", "listen_address"), ("rpc_interface", "rpc_address")]
         where entries.contains(where: { $0.name == form }) {
@@ -71,7 +72,7 @@ public enum CassandraConfigRenderer {
             case .shipped: 3
             }
         }
-        let derivedOrder = derivedValues(state).map(\.0) + storageDirectories(cdc: true).map(\.0)
+        let derivedOrder = derivedValues(state).map(\.0) + extra.map(\.0) + storageDirectories(cdc: true).map(\.0)
         entries.sort { a, b in
             if order(a.origin) != order(b.origin) { return order(a.origin) < order(b.origin) }
             if let i = derivedOrder.firstIndex(of: a.name), let j = derivedOrder.firstIndex(of: b.name) { return i < j }

@@ -1,0 +1,82 @@
+/// Every file a desired state puts on the node: cassandra.yaml,
+/// cassandra-rackdc.properties and, with a `tls` section, the keystores and
+/// truststores that cassandra.yaml points at.
+public struct NodeArtifacts: @unchecked Sendable {
+    public struct Store: Sendable {
+        public var name: String
+        public var bytes: [UInt8]
+        /// SHA-256 of what the store is built from: its bytes differ on every build
+        /// (random salts), so whether to swap is decided on the inputs.
+        public var inputs: String
+        public var certificates: [StoreCertificate]
+    }
+
+    public struct StoreCertificate: Sendable, Codable, Equatable {
+        public var alias: String
+        public var subject: String
+        public var fingerprint: String
+        public var notAfter: Int64
+    }
+
+    public var config: RenderedNodeConfig
+    public var stores: [Store]
+    public var warnings: [Diagnostic]
+
+    /// Every file with its bytes, config first.
+    public var files: [(name: String, bytes: [UInt8])] {
+        config.files.map { ($0.name, Array($0.contents.utf8)) } + stores.map { ($0.name, $0.bytes) }
+    }
+}
+
+public enum NodeArtifactsBuilder {
+    /// `storeDirectory` is where the stores will be installed (the paths cassandra.yaml names).
+    public static func build(
+        _ validated: ValidatedDesiredState, storeDirectory: String, now: Int64,
+        read: (String) throws(SystemError) -> [UInt8] = { (path: String) throws(SystemError) -> [UInt8] in try FileIO.read(path) }
+    ) -> Result<NodeArtifacts, InvalidInput> {
+        var diagnostics = Diagnostics(file: validated.file)
+        var stores: [NodeArtifacts.Store] = []
+        var internode: NodeStoreMaterial?, client: NodeStoreMaterial?
+        let tls = validated.state.tls
+        for (side, inputs) in [("internode", tls?.internode?.stores), ("client", tls?.client?.stores)] {
+            guard let inputs else { continue }
+            let files = NodeStoreLoader.Files(
+                certificate: inputs.certificate.value, privateKey: inputs.privateKey.value, privateKeyPassword: inputs.privateKeyPasswordFile?.value,
+                trust: inputs.trust.map(\.value), password: inputs.passwordFile.value, storeType: inputs.storeType)
+            do {
+                let material = try NodeStoreLoader.load(files, now: now, read: read)
+                let built = try material.storeFiles(createdAt: now)
+                let fingerprint = inputFingerprint(files, read: read)
+                let trust = material.trust.map { NodeArtifacts.StoreCertificate(alias: $0.alias, subject: $0.certificate.subject, fingerprint: $0.certificate.fingerprint, notAfter: $0.certificate.notAfter) }
+                let chain = material.chain.map { NodeArtifacts.StoreCertificate(alias: NodeStoreMaterial.keyAlias, subject: $0.subject, fingerprint: $0.fingerprint, notAfter: $0.notAfter) }
+                stores.append(.init(name: EncryptionOptions.storeFileName(side, "keystore", material.storeType), bytes: built.keystore, inputs: fingerprint, certificates: Array(chain.prefix(1))))
+                stores.append(.init(name: EncryptionOptions.storeFileName(side, "truststore", material.storeType), bytes: built.truststore, inputs: fingerprint, certificates: trust))
+                for warning in material.warnings { diagnostics.warning("tls.\(side): \(warning)", at: inputs.certificate.mark) }
+                if side == "internode" { internode = material } else { client = material }
+            } catch {
+                diagnostics.error("tls.\(side): \(error.message)", at: mark(for: error.message, in: inputs))
+            }
+        }
+        if diagnostics.hasErrors { return .failure(InvalidInput(diagnostics.sorted)) }
+        let extra = tls.map { EncryptionOptions.render(version: validated.state.cassandraVersion, tls: $0, internode: internode, client: client, directory: storeDirectory) } ?? []
+        guard let config = CassandraConfigRenderer.render(validated, extra: extra, &diagnostics) else {
+            return .failure(InvalidInput(diagnostics.sorted))
+        }
+        return .success(NodeArtifacts(config: config, stores: stores, warnings: validated.warnings + diagnostics.sorted.filter { $0.severity == .warning }))
+    }
+
+    /// The field whose file the message is about: the earliest named path wins.
+    static func mark(for message: String, in inputs: DesiredState.StoreInputs) -> SourceMark {
+        let candidates = [inputs.certificate, inputs.privateKey, inputs.passwordFile] + inputs.trust + (inputs.privateKeyPasswordFile.map { [$0] } ?? [])
+        let hits = candidates.compactMap { located in message.firstRange(of: located.value).map { (message.distance(from: message.startIndex, to: $0.lowerBound), located.mark) } }
+        return hits.min { $0.0 < $1.0 }?.1 ?? inputs.certificate.mark
+    }
+
+    static func inputFingerprint(_ files: NodeStoreLoader.Files, read: (String) throws(SystemError) -> [UInt8]) -> String {
+        var all: [UInt8] = Array("v1 \(files.storeType.rawValue)\n".utf8)
+        for path in [files.certificate, files.privateKey, files.password] + files.trust + (files.privateKeyPassword.map { [$0] } ?? []) {
+            all += Array(path.utf8) + [0] + ((try? read(path)) ?? []) + [0]
+        }
+        return SHA256.hex(all)
+    }
+}
