@@ -14,9 +14,12 @@ final class AgentUnderTest: Sendable {
     var configFile: String { dir.path + "/agent.yaml" }
     var conf: String { "\(sim)/nodes/\(node)/conf" }
 
-    init(environment extra: [String: String] = [:], adminGroup: String = "root", socketMode: String = "0660", observeSeconds: Double = 0.3) throws {
+    let version: String
+
+    init(environment extra: [String: String] = [:], adminGroup: String = "root", socketMode: String = "0660", observeSeconds: Double = 0.3, version: String = "4.1") throws {
+        self.version = version
         chmod(dir.path, 0o755)
-        let initProcess = try SimulatedClusterTests.Cluster.sim(["init", "--dir", dir.path + "/sim", "--version", "4.1", "--datacenters", "DC1:3x1", "--name", "Demo", "--gossip-delay", "0.5"])
+        let initProcess = try SimulatedClusterTests.Cluster.sim(["init", "--dir", dir.path + "/sim", "--version", version, "--datacenters", "DC1:3x1", "--name", "Demo", "--gossip-delay", "0.5"])
         guard initProcess.terminationStatus == 0 else { throw SimulationError("init failed") }
         dir.write("agent.yaml", """
         desiredState: \(dir.path)/etc/desired-state.yaml
@@ -45,17 +48,17 @@ final class AgentUnderTest: Sendable {
         try process.run()
     }
 
-    func desiredState(settings: [String] = ["compaction_throughput: 64MiB/s"]) -> String {
+    func desiredState(settings: [String] = ["compaction_throughput: 64MiB/s"], extra: String = "") -> String {
         """
         apiVersion: cassandra-agent/v1
-        cassandra: {version: "4.1"}
+        cassandra: {version: "\(version)"}
         cluster: {name: Demo, seeds: ["127.0.1.1"]}
         node: {datacenter: DC1, rack: rack1, listenAddress: 127.0.1.1}
         settings:
         \(settings.map { "  " + $0 }.joined(separator: "\n"))
           data_file_directories: [\(sim)/nodes/\(node)/data]
           commitlog_directory: \(sim)/nodes/\(node)
-
+        \(extra)
         """
     }
 
@@ -327,4 +330,65 @@ func rawRequest(_ path: String, _ request: String) throws -> String {
         response += buffer[0..<n]
     }
     return String(decoding: response, as: UTF8.self)
+}
+
+
+/// Rotating certificates: new inputs rebuild the stores, swapped atomically;
+/// 4.0+ reload them live, 3.11 needs a restart.
+@Suite(.serialized) struct TLSRotationTests {
+    @Test(arguments: ["4.1", "3.11"])
+    func changingTheCertificateRebuildsAndReloadsTheStores(version: String) async throws {
+        let pki = try #require(TLSStoreTests.pki)
+        let agent = try AgentUnderTest(version: version)
+        let tls = agent.dir.path + "/tls"
+        try FileManager.default.createDirectory(atPath: tls, withIntermediateDirectories: true)
+        for file in ["node.pem", "node.key", "ec.pem", "ec.key", "ca.pem", "store.pass"] {
+            try FileManager.default.copyItem(atPath: pki.file(file), toPath: "\(tls)/\(file)")
+        }
+        let block = """
+        tls:
+          internode:
+            encryption: all
+            certificate: \(tls)/node.pem
+            privateKey: \(tls)/node.key
+            trust: [\(tls)/ca.pem]
+            storeType: PKCS12
+            passwordFile: \(tls)/store.pass
+        """
+        try agent.drop(agent.desiredState(extra: block))
+        let first = try #require(try await agent.waitFor(30) { $0.desiredState.generation == 1 })
+        #expect(first.stores.contains { $0.file == "internode-keystore.p12" && $0.subject.contains("CN=cassandra-node-1") })
+        #expect(first.stores.first { $0.file == "internode-keystore.p12" }?.daysLeft ?? 0 > 300)
+        let keystore = agent.conf + "/internode-keystore.p12"
+        let firstBytes = try Data(contentsOf: URL(fileURLWithPath: keystore))
+        // Unchanged inputs: later passes keep the installed store (its bytes would differ on every build).
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: keystore)) == firstBytes)
+        #expect(try agent.status()?.desiredState.generation == 1)
+
+        // The operator replaces the certificate and key (here: the EC pair issued by the root).
+        try FileManager.default.removeItem(atPath: "\(tls)/node.pem")
+        try FileManager.default.removeItem(atPath: "\(tls)/node.key")
+        try FileManager.default.copyItem(atPath: "\(tls)/ec.pem", toPath: "\(tls)/node.pem")
+        try FileManager.default.copyItem(atPath: "\(tls)/ec.key", toPath: "\(tls)/node.key")
+        let rotated = try #require(try await agent.waitFor(30) { doc in doc.stores.contains { $0.subject.contains("CN=cassandra-node-ec") } })
+        #expect(try Data(contentsOf: URL(fileURLWithPath: keystore)) != firstBytes)
+        let sim = try SimulationDirectory(agent.sim).load()
+        if version == "3.11" {
+            #expect(sim.node(agent.node)?.reloadSSLCount == 0)
+            #expect(rotated.restartPending?.settings.contains("internode-keystore.p12: key material") == true, "\(String(describing: rotated.restartPending))")
+        } else {
+            #expect(sim.node(agent.node)?.reloadSSLCount == 1)
+            #expect(rotated.liveChanges.last?.command == "nodetool reloadssl" && rotated.liveChanges.last?.succeeded == true)
+        }
+        // A broken replacement (key of another certificate) is refused; the stores stay.
+        let installed = try Data(contentsOf: URL(fileURLWithPath: keystore))
+        try FileManager.default.removeItem(atPath: "\(tls)/node.key")
+        try FileManager.default.copyItem(atPath: pki.file("other.key"), toPath: "\(tls)/node.key")
+        let refused = try #require(try await agent.waitFor(30) { $0.desiredState.lastRefused != nil })
+        #expect(refused.desiredState.lastRefused?.errors.first?.contains("error: tls.internode: the private key in \(tls)/node.key does not belong to the certificate") == true)
+        #expect(refused.desiredState.lastRefused?.errors.first?.contains(":13:") == true, "located at the privateKey line")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: keystore)) == installed)
+        _ = agent.stop()
+    }
 }

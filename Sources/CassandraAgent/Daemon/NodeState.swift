@@ -44,6 +44,9 @@ public actor NodeState {
     var driftCorrected = 0
     var lastDrift: (at: Double, files: [String])?
     var jobRuns: [String: StatusDocument.JobRun] = [:]
+    var storeCertificates: [(store: String, certificate: NodeArtifacts.StoreCertificate)] = []
+    /// Warn when a certificate in a store expires within this many days.
+    let expiryWarningDays = 30
 
     public init(nodeName: String, desiredStatePath: String, observeInterval: Double) {
         self.nodeName = nodeName
@@ -67,8 +70,13 @@ public actor NodeState {
 
     /// The hash of the last refused file, so the same broken file is not re-reported.
     func lastRefusedHash() -> String? { refusedHash }
+    func refusedErrors() -> [String]? { refused?.errors }
     func hashInForce() -> String? { inForce?.hash }
     func stateInForce() -> DesiredState? { inForce?.state }
+
+    func stores(_ certificates: [(String, NodeArtifacts.StoreCertificate)]) {
+        storeCertificates = certificates.map { (store: $0.0, certificate: $0.1) }
+    }
 
     func restartNeeded(for settings: [String], at now: Double) {
         guard !settings.isEmpty else { return }
@@ -135,6 +143,10 @@ public actor NodeState {
                 lastRefused: refused),
             restartPending: pendingRestart.map { .init(since: Timestamp.iso8601(Int64($0.since)), settings: $0.settings) },
             liveChanges: liveChanges,
+            stores: storeCertificates.map {
+                .init(file: $0.store, alias: $0.certificate.alias, subject: $0.certificate.subject, fingerprint: $0.certificate.fingerprint,
+                      notAfter: Timestamp.iso8601($0.certificate.notAfter), daysLeft: Int(($0.certificate.notAfter - Int64(now)) / 86_400))
+            },
             jobs: [
                 "repair": job(state?.repair?.enabled, state?.repair?.schedule, "repair"),
                 "backup": job(state?.backup?.enabled, state?.backup?.schedule, "backup"),
@@ -160,6 +172,15 @@ public actor NodeState {
                 "the latest \(refused.file) was refused (\(refused.errors.count) error(s)); the previous desired state stays in force until it is fixed")
         } else {
             add("desired_state", .ok, "desired_state.in_force", "desired state generation \(inForce?.generation.map(String.init) ?? "?") is in force")
+        }
+        for entry in storeCertificates {
+            let left = entry.certificate.notAfter - Int64(now)
+            if left < 0 {
+                add("tls \(entry.store)", .critical, "tls.expired", "\(entry.certificate.subject) in \(entry.store) expired on \(Timestamp.iso8601(entry.certificate.notAfter)): peers and clients refuse it; replace the certificate file")
+            } else if left < Int64(expiryWarningDays) * 86_400 {
+                add("tls \(entry.store)", .warning, "tls.expiring",
+                    "\(entry.certificate.subject) in \(entry.store) expires in \(left / 86_400) day(s), on \(Timestamp.iso8601(entry.certificate.notAfter)); renew it and update the file")
+            }
         }
         if let pending = pendingRestart {
             add("restart", .warning, "restart.pending",

@@ -55,28 +55,41 @@ public struct Reconciler: Sendable {
         await apply(validated, now: now, reason: reason)
     }
 
-    /// Installs what `validated` renders; changes found although the desired state
-    /// is the one in force are drift (a hand edit) and are put back.
+    /// Installs what `validated` renders (config and stores); changes found although the
+    /// desired state is the one in force are drift (a hand edit) and are put back.
     func apply(_ validated: ValidatedDesiredState, now: Double, reason: String) async {
-        var diagnostics = Diagnostics(file: validated.file)
-        guard let rendered = CassandraConfigRenderer.render(validated, &diagnostics) else { return }
         let directory = configuration.cassandraConfigDirectory
-        let version = validated.state.cassandraVersion
-        let plan = ConfigPlan.make(
-            rendered: rendered, installed: { try? FileIO.readText("\(directory)/\($0)") },
-            installedName: { "\(directory)/\($0)" }, version: version)
-        let isDrift = await state.hashInForce() == validated.hash
-        let files = rendered.files.map {
-            InstallFile(path: "\(directory)/\($0.name)", contents: Array($0.contents.utf8), ownership: configuration.files)
+        let artifacts: NodeArtifacts
+        switch NodeArtifactsBuilder.build(validated, storeDirectory: directory, now: Int64(now)) {
+        case .failure(let invalid):
+            // The files it names (certificates, keys) may be fixed without the desired state
+            // changing: no hash is remembered, so the next pass tries again; logged once per error set.
+            let errors = invalid.diagnostics.map(\.description)
+            if await state.refusedErrors() != errors {
+                logger.error("desired state refused; nothing was changed", metadata: ["reason": "desired_state.refused", "first": "\(errors.first ?? "")"])
+            }
+            await state.refusedFile(validated.file, hash: nil, errors: errors, at: now)
+            return
+        case .success(let built):
+            artifacts = built
         }
+        let version = validated.state.cassandraVersion
+        let reuse = StoreReuse(stateDirectory: configuration.stateDirectory)
+        let rebuilt = artifacts.stores.filter { reuse.changed($0, installedAt: "\(directory)/\($0.name)") }.map(\.name)
+        let plan = ConfigPlan.make(
+            rendered: artifacts.config, installed: { try? FileIO.readText("\(directory)/\($0)") },
+            installedName: { "\(directory)/\($0)" }, version: version, rebuiltStores: rebuilt)
+        let isDrift = await state.hashInForce() == validated.hash
         let outcome: InstallOutcome
         do {
-            outcome = try installer.install(files, desiredStateHash: validated.hash, installedAt: Int64(now))
+            outcome = try installer.install(reuse.installFiles(artifacts, directory: directory, ownership: configuration.files), desiredStateHash: validated.hash, installedAt: Int64(now))
         } catch {
             logger.error("installing the rendered files failed; every file is as it was", metadata: ["reason": "install.failed", "error": "\(error.message)"])
             await state.refusedFile(validated.file, hash: nil, errors: ["\(validated.file):1:1: error: \(error.message)"], at: now)
             return
         }
+        reuse.record(artifacts.stores)
+        await state.stores(artifacts.stores.flatMap { store in store.certificates.map { (store.name, $0) } })
         let changed = outcome.changedPaths.map(FileIO.baseName)
         if isDrift && !changed.isEmpty {
             logger.warning("config edited outside the agent; restored", metadata: ["reason": "config.drift", "files": "\(changed.joined(separator: ","))", "generation": "\(outcome.generation ?? 0)"])
@@ -93,8 +106,19 @@ public struct Reconciler: Sendable {
     func applyLive(_ plan: ConfigPlan, version: CassandraVersion, now: Double) async {
         let nodetool = NodetoolClient(prefix: configuration.nodetool, runner: runner, version: version, timeout: configuration.nodetoolTimeout)
         var restart = plan.restartReasons
+        // New key material: one reloadssl covers every rebuilt store (4.0+; 3.11 lists them as restart reasons).
+        if plan.files.contains(where: { file in file.settings.contains { $0.effect == .live(["reloadssl"]) } }) {
+            do {
+                try await nodetool.reloadSSL()
+                await state.recordLive("nodetool reloadssl", error: nil, at: now)
+                logger.info("key material reloaded", metadata: ["reason": "tls.reloaded"])
+            } catch {
+                await state.recordLive("nodetool reloadssl", error: error.description, at: now)
+                restart.append("key material")
+            }
+        }
         for change in plan.files.flatMap(\.settings) {
-            guard case .live = change.effect else { continue }
+            guard case .live(let commands) = change.effect, commands != ["reloadssl"] else { continue }
             guard let value = change.new, let arguments = LiveSetters.command(for: change.key, value: value, version: version) else {
                 restart.append(change.key)
                 continue

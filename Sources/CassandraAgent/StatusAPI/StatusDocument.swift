@@ -51,6 +51,16 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         public var error: String?
     }
 
+    /// One certificate in a keystore or truststore the agent installed.
+    public struct StoreEntry: Codable, Sendable, Equatable {
+        public var file: String
+        public var alias: String
+        public var subject: String
+        public var fingerprint: String
+        public var notAfter: String
+        public var daysLeft: Int
+    }
+
     public struct Job: Codable, Sendable, Equatable {
         public var enabled: Bool
         public var schedule: String?
@@ -79,6 +89,7 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public var desiredState: DesiredStateInfo
     public var restartPending: RestartPending?
     public var liveChanges: [LiveChange]
+    public var stores: [StoreEntry]
     public var jobs: [String: Job]
     public var reconcile: Reconcile
 }
