@@ -59,10 +59,11 @@ struct ProcessResult {
 }
 
 /// Runs the real executable, the way an operator does.
-func runAgent(_ arguments: [String], in directory: String? = nil) throws -> ProcessResult {
+func runAgent(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: Paths.agentExecutable)
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

@@ -186,3 +186,84 @@ import Testing
         }
     }
 }
+
+@Suite(.serialized) struct TLSDesiredStateTests {
+    func tlsState(_ pki: TestPKI, version: String = "4.1", certificate: String = "node.pem", key: String = "node.key", password: String? = nil, extra: String = "") -> String {
+        desiredState(version: version, extra: """
+        tls:
+          internode:
+            encryption: dc
+            certificate: \(pki.file(certificate))
+            privateKey: \(pki.file(key))
+            trust: [\(pki.file("ca.pem"))]
+            passwordFile: \(password ?? pki.file("store.pass"))
+        \(extra)
+        """)
+    }
+
+    @Test func stagedCARotationNeverLeavesTheNodeUntrusting() throws {
+        let pki = try #require(TLSStoreTests.pki)
+        if !FileManager.default.fileExists(atPath: pki.file("node2.pem")) {
+            try pki.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca2.key", "-out", "ca2.pem", "-days", "3650", "-subj", "/O=Acme/CN=Acme Root CA 2026"])
+            try pki.openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "node2.key", "-out", "node2.csr", "-subj", "/O=Acme/CN=cassandra-node-1"])
+            try pki.openssl(["x509", "-req", "-in", "node2.csr", "-CA", "ca2.pem", "-CAkey", "ca2.key", "-CAcreateserial", "-out", "node2.pem", "-days", "365", "-extfile", pki.file("ext.cnf"), "-extensions", "leaf"])
+        }
+        func build(certificate: String, key: String, trust: [String]) -> Result<NodeStoreMaterial, TLSError> {
+            Result { () throws(TLSError) -> NodeStoreMaterial in
+                try NodeStoreLoader.load(.init(certificate: pki.file(certificate), privateKey: pki.file(key), privateKeyPassword: nil,
+                                               trust: trust.map(pki.file), password: pki.file("store.pass"), storeType: .pkcs12),
+                                         now: Int64(Date().timeIntervalSince1970)) { (path: String) throws(SystemError) -> [UInt8] in try FileIO.read(path) }
+            }
+        }
+        // 1. trust the old and the new CA; 2. switch the node certificate; 3. drop the old CA.
+        #expect(try build(certificate: "node.pem", key: "node.key", trust: ["ca.pem", "ca2.pem"]).get().trust.count == 2)
+        #expect(try build(certificate: "node2.pem", key: "node2.key", trust: ["ca.pem", "ca2.pem"]).get().trust.count == 2)
+        #expect(try build(certificate: "node2.pem", key: "node2.key", trust: ["ca2.pem"]).get().trust.count == 1)
+        // Skipping step 1 would leave the node unable to trust its peers: refused.
+        guard case .failure(let error) = build(certificate: "node2.pem", key: "node2.key", trust: ["ca.pem"]) else {
+            Issue.record("a certificate its own truststore does not anchor was accepted")
+            return
+        }
+        #expect(error.message.contains("which no certificate under trust is or issued"))
+    }
+
+    @Test func validateLocatesTLSErrorsAtTheirField() throws {
+        let pki = try #require(TLSStoreTests.pki)
+        let dir = TemporaryDirectory()
+        let file = dir.write("ds.yaml", tlsState(pki, key: "other.key"))
+        let result = try runAgent(["validate", file])
+        #expect(result.exitCode == 1)
+        #expect(result.stderr.hasPrefix("\(file):15:17: error: tls.internode: the private key in \(pki.file("other.key")) does not belong to the certificate in \(pki.file("node.pem"))"), "\(result.stderr)")
+        let good = dir.write("good.yaml", tlsState(pki))
+        let valid = try runAgent(["validate", good])
+        #expect(valid.exitCode == 0, "\(valid.stderr)")
+        #expect(valid.stdout.contains("2 stores"))
+    }
+
+    @Test func passwordsFromSystemdCredentials() throws {
+        let pki = try #require(TLSStoreTests.pki)
+        let dir = TemporaryDirectory()
+        let credentials = TemporaryDirectory()
+        credentials.write("store-password", "credential-pass-1\n")
+        let file = dir.write("ds.yaml", tlsState(pki, password: "credential:store-password"))
+        #expect(try runAgent(["validate", file], environment: ["CREDENTIALS_DIRECTORY": credentials.path]).exitCode == 0)
+        let without = try runAgent(["validate", file])
+        #expect(without.exitCode == 1)
+        #expect(without.stderr.contains("no $CREDENTIALS_DIRECTORY: give the unit LoadCredential="))
+        #expect(!without.stderr.contains("credential-pass-1"))
+    }
+
+    @Test func protocolsAndCiphersPerVersion() throws {
+        let pki = try #require(TLSStoreTests.pki)
+        let extra = "    protocols: [TLSv1.2, TLSv1.3]\n    cipherSuites: [TLS_AES_256_GCM_SHA384]"
+        for (version, expected) in [("4.1", "accepted_protocols:\n  - TLSv1.2\n  - TLSv1.3"), ("3.11", "protocol: TLSv1.2")] {
+            let text = tlsState(pki, version: version).replacingOccurrences(of: "    passwordFile:", with: extra + "\n    passwordFile:")
+            let validated = try DesiredStateValidator.validate(text: text, file: "ds.yaml").get()
+            let artifacts = try NodeArtifactsBuilder.build(validated, storeDirectory: "/etc/cassandra", now: Int64(Date().timeIntervalSince1970)).get()
+            #expect(artifacts.config.cassandraYAML.contains(expected), "\(version)")
+            #expect(artifacts.config.cassandraYAML.contains("cipher_suites:\n  - TLS_AES_256_GCM_SHA384"))
+            #expect(artifacts.config.cassandraYAML.contains("  internode_encryption: dc\n"))
+        }
+        #expect(errors(tlsState(pki).replacingOccurrences(of: "    passwordFile:", with: "    protocols: [SSLv3]\n    passwordFile:")).first?.contains("'SSLv3' is not allowed") == true)
+    }
+}

@@ -24,6 +24,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var observeSeconds = 10.0
     /// The longest a nodetool read or setter may take.
     public var nodetoolTimeoutSeconds = 60.0
+    /// Warn when a certificate in a store expires within this many days.
+    public var certificateWarningDays = 30
 
     public var nodetoolTimeout: Duration { .milliseconds(Int64(nodetoolTimeoutSeconds * 1000)) }
 
@@ -32,7 +34,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     static let keys = [
         "desiredState", "cassandraConfigDirectory", "stateDirectory", "socket", "adminGroup",
         "cassandraUnit", "nodetool", "systemctl", "files", "keepGenerations",
-        "socketMode", "resyncSeconds", "observeSeconds", "nodetoolTimeoutSeconds",
+        "socketMode", "resyncSeconds", "observeSeconds", "nodetoolTimeoutSeconds", "certificateWarningDays",
     ]
 
     /// Reads the file; a missing file at the default path means all defaults.
@@ -129,6 +131,9 @@ public struct AgentConfiguration: Sendable, Equatable {
             } else {
                 diagnostics.error("socketMode must be an octal mode such as \"0660\", found '\(text)'", at: node.mark)
             }
+        }
+        if let node = reader.optional("certificateWarningDays"), let days = MappingReader.int(node, "certificateWarningDays", &diagnostics) {
+            if (0...3650).contains(days) { config.certificateWarningDays = days } else { diagnostics.error("certificateWarningDays must be from 0 to 3650", at: node.mark) }
         }
         if let node = reader.optional("files") {
             config.files = files(node, &diagnostics) ?? config.files

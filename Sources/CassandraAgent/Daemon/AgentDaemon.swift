@@ -11,7 +11,7 @@ public enum AgentDaemon {
     public static func run(configuration: AgentConfiguration, logger: Logger) async throws {
         let runner = SystemProcessRunner()
         let notifier = SystemdNotifier()
-        let state = NodeState(nodeName: hostName(), desiredStatePath: configuration.desiredState, observeInterval: configuration.observeSeconds)
+        let state = NodeState(nodeName: hostName(), desiredStatePath: configuration.desiredState, observeInterval: configuration.observeSeconds, expiryWarningDays: configuration.certificateWarningDays)
         let triggers = ReconcileTriggers()
         try FileIO.makeDirectories(FileIO.directoryName(configuration.desiredState))
         try FileIO.makeDirectories(configuration.stateDirectory, mode: 0o700)

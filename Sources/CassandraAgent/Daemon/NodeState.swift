@@ -46,9 +46,10 @@ public actor NodeState {
     var jobRuns: [String: StatusDocument.JobRun] = [:]
     var storeCertificates: [(store: String, certificate: NodeArtifacts.StoreCertificate)] = []
     /// Warn when a certificate in a store expires within this many days.
-    let expiryWarningDays = 30
+    let expiryWarningDays: Int
 
-    public init(nodeName: String, desiredStatePath: String, observeInterval: Double) {
+    public init(nodeName: String, desiredStatePath: String, observeInterval: Double, expiryWarningDays: Int = 30) {
+        self.expiryWarningDays = expiryWarningDays
         self.nodeName = nodeName
         self.desiredStatePath = desiredStatePath
         self.observeInterval = observeInterval

@@ -60,7 +60,7 @@ public struct Reconciler: Sendable {
     func apply(_ validated: ValidatedDesiredState, now: Double, reason: String) async {
         let directory = configuration.cassandraConfigDirectory
         let artifacts: NodeArtifacts
-        switch NodeArtifactsBuilder.build(validated, storeDirectory: directory, now: Int64(now)) {
+        switch NodeArtifactsBuilder.build(validated, storeDirectory: directory, now: Int64(now), warnDays: configuration.certificateWarningDays) {
         case .failure(let invalid):
             // The files it names (certificates, keys) may be fixed without the desired state
             // changing: no hash is remembered, so the next pass tries again; logged once per error set.

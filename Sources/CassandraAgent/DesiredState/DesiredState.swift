@@ -80,6 +80,9 @@ public struct DesiredState: Sendable {
         public var trust: [Located<String>]
         public var storeType: StoreType
         public var passwordFile: Located<String>
+        /// Optional TLS protocol and cipher settings, passed to Cassandra as given.
+        public var protocols: [String] = []
+        public var cipherSuites: [String] = []
     }
 
     public struct Internode: Sendable {

@@ -39,11 +39,12 @@ enum TLSSectionReader {
     }
 
     /// A relative path is relative to the desired-state file's directory.
+    /// `credential:NAME` names a systemd credential (LoadCredential=), read from $CREDENTIALS_DIRECTORY.
     static func resolve(_ path: String, _ file: String) -> String {
-        path.hasPrefix("/") ? path : FileIO.directoryName(file) + "/" + path
+        path.hasPrefix("/") || path.hasPrefix(NodeArtifactsBuilder.credentialPrefix) ? path : FileIO.directoryName(file) + "/" + path
     }
 
-    static let storeKeys = ["certificate", "privateKey", "privateKeyPasswordFile", "trust", "storeType", "passwordFile"]
+    static let storeKeys = ["certificate", "privateKey", "privateKeyPasswordFile", "trust", "storeType", "passwordFile", "protocols", "cipherSuites"]
 
     /// The store inputs; reported as missing only when the encryption in force needs them.
     static func storeInputs(_ section: inout MappingReader, context: String, required: Bool, _ diagnostics: inout Diagnostics) -> DesiredState.StoreInputs? {
@@ -79,9 +80,17 @@ enum TLSSectionReader {
         let storeType = section.optional("storeType").flatMap {
             MappingReader.oneOf($0, "\(context).storeType", DesiredState.StoreType.allCases.map(\.rawValue), &diagnostics)
         }.flatMap(DesiredState.StoreType.init(rawValue:)) ?? .pkcs12
+        var protocols: [String] = []
+        if let node = section.optional("protocols"), let list = MappingReader.stringList(node, "\(context).protocols", &diagnostics) {
+            for (name, mark) in list where !["TLSv1.2", "TLSv1.3"].contains(name) {
+                diagnostics.error("\(context).protocols: '\(name)' is not allowed; use TLSv1.2 and/or TLSv1.3", at: mark)
+            }
+            protocols = list.map(\.0)
+        }
+        let ciphers = section.optional("cipherSuites").flatMap { MappingReader.stringList($0, "\(context).cipherSuites", &diagnostics) }?.map(\.0) ?? []
         guard let certificate, let privateKey, let passwordFile else { return nil }
         return DesiredState.StoreInputs(
             certificate: certificate, privateKey: privateKey, privateKeyPasswordFile: keyPassword,
-            trust: trust, storeType: storeType, passwordFile: passwordFile)
+            trust: trust, storeType: storeType, passwordFile: passwordFile, protocols: protocols, cipherSuites: ciphers)
     }
 }

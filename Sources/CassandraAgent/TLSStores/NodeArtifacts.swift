@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Every file a desired state puts on the node: cassandra.yaml,
 /// cassandra-rackdc.properties and, with a `tls` section, the keystores and
 /// truststores that cassandra.yaml points at.
@@ -29,10 +33,21 @@ public struct NodeArtifacts: @unchecked Sendable {
 }
 
 public enum NodeArtifactsBuilder {
+    public static let credentialPrefix = "credential:"
+
+    /// Reads a file, or a systemd credential (`credential:NAME`, from $CREDENTIALS_DIRECTORY).
+    public static func readInput(_ path: String) throws(SystemError) -> [UInt8] {
+        guard path.hasPrefix(credentialPrefix) else { return try FileIO.read(path) }
+        guard let directory = getenv("CREDENTIALS_DIRECTORY").map({ String(cString: $0) }) else {
+            throw SystemError("read the systemd credential (no $CREDENTIALS_DIRECTORY: give the unit LoadCredential=)", path: path, code: ENOENT)
+        }
+        return try FileIO.read(directory + "/" + String(path.dropFirst(credentialPrefix.count)))
+    }
+
     /// `storeDirectory` is where the stores will be installed (the paths cassandra.yaml names).
     public static func build(
-        _ validated: ValidatedDesiredState, storeDirectory: String, now: Int64,
-        read: (String) throws(SystemError) -> [UInt8] = { (path: String) throws(SystemError) -> [UInt8] in try FileIO.read(path) }
+        _ validated: ValidatedDesiredState, storeDirectory: String, now: Int64, warnDays: Int = 30,
+        read: (String) throws(SystemError) -> [UInt8] = { (path: String) throws(SystemError) -> [UInt8] in try NodeArtifactsBuilder.readInput(path) }
     ) -> Result<NodeArtifacts, InvalidInput> {
         var diagnostics = Diagnostics(file: validated.file)
         var stores: [NodeArtifacts.Store] = []
@@ -44,7 +59,7 @@ public enum NodeArtifactsBuilder {
                 certificate: inputs.certificate.value, privateKey: inputs.privateKey.value, privateKeyPassword: inputs.privateKeyPasswordFile?.value,
                 trust: inputs.trust.map(\.value), password: inputs.passwordFile.value, storeType: inputs.storeType)
             do {
-                let material = try NodeStoreLoader.load(files, now: now, read: read)
+                let material = try NodeStoreLoader.load(files, now: now, warnDays: warnDays, read: read)
                 let built = try material.storeFiles(createdAt: now)
                 let fingerprint = inputFingerprint(files, read: read)
                 let trust = material.trust.map { NodeArtifacts.StoreCertificate(alias: $0.alias, subject: $0.certificate.subject, fingerprint: $0.certificate.fingerprint, notAfter: $0.certificate.notAfter) }
