@@ -239,7 +239,7 @@ let versions = ["3.11", "4.0", "4.1", "5.0"]
     }
 
     @Test func truncationsAndMutationsNeverCrash() {
-        var rng = RenderPropertyTests.SplitMix64(state: 42)
+        var rng = RenderPropertyTests.SplitMix64(seed: 42)
         for (file, parser) in Self.parsers {
             let text = sample(file)
             let characters = Array(text)

@@ -5,17 +5,8 @@ import Testing
 /// Random valid desired states always render files that pass the schema check
 /// of their version, deterministically, with every setting under its target name.
 @Suite struct RenderPropertyTests {
-    /// A small deterministic generator, so a failure reproduces from its seed.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// A deterministic generator, so a failure reproduces from its seed.
+    typealias SplitMix64 = SeededRandom
 
     static let excluded: Set<String> = [
         "cluster_name", "seed_provider", "listen_address", "listen_interface", "rpc_address", "rpc_interface",
@@ -77,7 +68,7 @@ import Testing
 
     @Test(arguments: CassandraVersion.allCases)
     func randomDesiredStatesRenderLoadableFiles(version: CassandraVersion) throws {
-        var rng = SplitMix64(state: 0xCA55A + UInt64(version.rawValue.hashValue & 0xFFFF))
+        var rng = SplitMix64(seed: 0xCA55A + UInt64(version.rawValue.hashValue & 0xFFFF))
         let candidates = Self.candidates(version)
         #expect(candidates.count > 100)
         for iteration in 0..<60 {

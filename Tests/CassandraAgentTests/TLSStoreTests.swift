@@ -21,17 +21,7 @@ import Testing
     }
 
     func keytool(_ arguments: [String]) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/keytool")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.environment = ["LANG": "C", "PATH": "/usr/bin:/bin"]
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ProcessResult(stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self), exitCode: process.terminationStatus)
+        try runProcess("/usr/bin/keytool", arguments, environment: ["LANG": "C", "PATH": "/usr/bin:/bin"])
     }
 
     struct Entry: Equatable {
@@ -150,16 +140,7 @@ import Testing
 /// JSSE, the TLS stack Cassandra runs on, completes a mutual-TLS handshake with our stores.
 @Suite(.serialized) struct MutualTLSTests {
     func java(_ arguments: [String]) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/java")
-        process.arguments = [Paths.packageRoot + "/Tests/CassandraAgentTests/Fixtures/java/MutualTLS.java"] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ProcessResult(stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self), exitCode: process.terminationStatus)
+        try runProcess("/usr/bin/java", [Paths.packageRoot + "/Tests/CassandraAgentTests/Fixtures/java/MutualTLS.java"] + arguments)
     }
 
     @Test(arguments: [DesiredState.StoreType.pkcs12, .jks])

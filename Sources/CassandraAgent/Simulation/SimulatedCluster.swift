@@ -180,8 +180,9 @@ public struct SimulationDirectory: Sendable {
     }
 }
 
-/// SplitMix64: the simulation's randomness is reproducible from the cluster name.
-struct SeededRandom {
+/// SplitMix64: the simulation's randomness is reproducible from the cluster name
+/// (and the tests' random inputs from their seeds).
+struct SeededRandom: RandomNumberGenerator {
     var state: UInt64
 
     init(seed: UInt64) {
