@@ -392,3 +392,41 @@ func rawRequest(_ path: String, _ request: String) throws -> String {
         _ = agent.stop()
     }
 }
+
+@Suite(.serialized) struct DaemonSystemdTests {
+    @Test func sighupReloadsAndReportsReadyAgain() async throws {
+        let notify = try NotifySocket()
+        let agent = try AgentUnderTest(environment: ["NOTIFY_SOCKET": notify.path])
+        try agent.drop(agent.desiredState())
+        #expect(notify.receive(until: { $0.contains("READY=1") }, seconds: 20).contains { $0.contains("READY=1") })
+        kill(agent.process.processIdentifier, SIGHUP)
+        let messages = notify.receive(until: { $0.contains("READY=1") }, seconds: 20)
+        #expect(messages.contains { $0.contains("RELOADING=1") && $0.contains("MONOTONIC_USEC=") })
+        #expect(messages.last?.contains("READY=1") == true)
+        #expect(agent.stop() == 0)
+    }
+
+    @Test func servesOnASocketSystemdPassesIn() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate"), "systemd-socket-activate comes with the systemd package")
+        let agent = try AgentUnderTest()
+        // The agent's own socket path stays unused: systemd-socket-activate listens elsewhere and passes fd 3.
+        let activated = agent.dir.path + "/activated.sock"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
+        process.arguments = ["-l", activated, Paths.agentExecutable, "run", "--config", agent.configFile]
+        process.standardError = FileHandle.nullDevice
+        _ = agent.stop()
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        try agent.drop(agent.desiredState())
+        var answer: (status: Int, body: String)?
+        for _ in 0..<200 where answer == nil {
+            answer = try? StatusClient.get("/v1/health", socket: activated)
+            if answer == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(answer?.status == 200)
+        #expect(!FileManager.default.fileExists(atPath: agent.socket), "no socket of its own when one is passed in")
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
