@@ -4,7 +4,7 @@
 # libsystemd-dev: sd_notify/journal; openjdk-17-jre-headless: keytool and a JVM,
 # the real peer for every keystore written. Idempotent; needs root.
 set -euo pipefail
-packages=(pkg-config libyaml-dev libssl-dev libsystemd-dev openjdk-17-jre-headless python3 curl systemd util-linux)
+packages=(pkg-config libyaml-dev libssl-dev libsystemd-dev openjdk-17-jre-headless openssl python3 curl systemd util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
