@@ -5,6 +5,7 @@
 # the real peer for every keystore written. Idempotent; needs root.
 set -euo pipefail
 packages=(pkg-config libyaml-dev libssl-dev libsystemd-dev openjdk-17-jre-headless openssl python3 curl systemd util-linux)
+if [ "${1:-}" = "--print" ]; then echo "${packages[@]}"; exit 0; fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
