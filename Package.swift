@@ -51,7 +51,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CassandraAgentTests",
-            dependencies: ["CassandraAgent", "cassandra-agent", "cassandra-sim"],
+            dependencies: ["CassandraAgent", "cassandra-agent", "cassandra-sim", "CAgentShims"],
             exclude: ["Fixtures", "Golden"]
         ),
     ]

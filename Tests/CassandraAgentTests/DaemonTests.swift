@@ -5,7 +5,7 @@ import Testing
 /// `cassandra-agent run` as a real process against a simulated node.
 final class AgentUnderTest: Sendable {
     let dir = TemporaryDirectory()
-    let process: Process
+    let process: BackgroundProcess
     let node = "127.0.1.1"
 
     var sim: String { dir.path + "/sim" }
@@ -20,7 +20,7 @@ final class AgentUnderTest: Sendable {
         self.version = version
         chmod(dir.path, 0o755)
         let initProcess = try SimulatedClusterTests.Cluster.sim(["init", "--dir", dir.path + "/sim", "--version", version, "--datacenters", "DC1:3x1", "--name", "Demo", "--gossip-delay", "0.5"])
-        guard initProcess.terminationStatus == 0 else { throw SimulationError("init failed") }
+        guard initProcess.exitCode == 0 else { throw SimulationError("init failed: \(initProcess.stderr)") }
         dir.write("agent.yaml", """
         desiredState: \(dir.path)/etc/desired-state.yaml
         cassandraConfigDirectory: \(dir.path)/sim/nodes/\(node)/conf
@@ -36,16 +36,11 @@ final class AgentUnderTest: Sendable {
         nodetoolTimeoutSeconds: 30
 
         """)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Paths.agentExecutable)
-        process.arguments = ["run", "--config", dir.path + "/agent.yaml"]
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = nil
         environment["JOURNAL_STREAM"] = nil
         for (key, value) in extra { environment[key] = value }
-        process.environment = environment
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+        process = try BackgroundProcess(Paths.agentExecutable, ["run", "--config", dir.path + "/agent.yaml"], environment: environment)
     }
 
     func desiredState(settings: [String] = ["compaction_throughput: 64MiB/s"], extra: String = "") -> String {
@@ -212,15 +207,8 @@ final class AgentUnderTest: Sendable {
         try agent.drop(agent.desiredState())
         _ = try await agent.waitFor { $0.desiredState.generation == 1 }
         func curl(_ gid: String, _ method: String, _ path: String) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=65534", "--regid=\(gid)", "--clear-groups", "/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-                                 "-X", method, "--unix-socket", agent.socket, "http://localhost\(path)"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            process.waitUntilExit()
-            return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            try runProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=\(gid)", "--clear-groups", "/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                                "-X", method, "--unix-socket", agent.socket, "http://localhost\(path)"]).stdout
         }
         #expect(try curl("65534", "GET", "/v1/status") == "200")
         #expect(try curl("65534", "GET", "/v1/health") == "200")
@@ -409,22 +397,18 @@ func rawRequest(_ path: String, _ request: String) throws -> String {
         let agent = try AgentUnderTest()
         // The agent's own socket path stays unused: systemd-socket-activate listens elsewhere and passes fd 3.
         let activated = agent.dir.path + "/activated.sock"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
-        process.arguments = ["-l", activated, Paths.agentExecutable, "run", "--config", agent.configFile]
-        process.standardError = FileHandle.nullDevice
         _ = agent.stop()
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let process = try BackgroundProcess("/usr/bin/systemd-socket-activate", ["-l", activated, Paths.agentExecutable, "run", "--config", agent.configFile],
+                                            environment: ProcessInfo.processInfo.environment)
+        defer { process.terminate(); process.waitUntilExit() }
         try agent.drop(agent.desiredState())
         var answer: (status: Int, body: String)?
-        for _ in 0..<200 where answer == nil {
-            answer = try? StatusClient.get("/v1/health", socket: activated)
+        let deadline = Date().addingTimeInterval(30)
+        while answer == nil && Date() < deadline {
+            answer = try? StatusClient.get("/v1/health", socket: activated, timeoutSeconds: 2)
             if answer == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(answer?.status == 200)
         #expect(!FileManager.default.fileExists(atPath: agent.socket), "no socket of its own when one is passed in")
-        process.terminate()
-        process.waitUntilExit()
     }
 }

@@ -14,19 +14,14 @@ import Testing
             self.version = version
             let result = try Self.sim(["init", "--dir", dir.path + "/c", "--version", version.rawValue, "--datacenters", datacenters,
                                        "--name", "Test", "--gossip-delay", "\(gossipDelay)", "--repair-seconds", "0.2"])
-            guard result.terminationStatus == 0 else { throw SimulationError("init failed") }
+            guard result.exitCode == 0 else { throw SimulationError("init failed: \(result.stderr)") }
         }
 
         var path: String { dir.path + "/c" }
 
-        static func sim(_ arguments: [String]) throws -> Process {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Paths.simulatorExecutable)
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            return process
+        @discardableResult
+        static func sim(_ arguments: [String]) throws -> ProcessResult {
+            try runProcess(Paths.simulatorExecutable, arguments)
         }
 
         func nodetool(_ node: String, timeout: Duration = .seconds(20)) -> NodetoolClient {
@@ -232,14 +227,7 @@ import Testing
 
     @Test func wrapperScriptsAndSymlinksReachTheSameNode() throws {
         let cluster = try Cluster()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(cluster.path)/nodes/127.0.1.5/bin/nodetool")
-        process.arguments = ["info"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        process.waitUntilExit()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = try runProcess("\(cluster.path)/nodes/127.0.1.5/bin/nodetool", ["info"]).stdout
         #expect(try NodetoolInfo.parse(text).rack == "rack3")
     }
 }

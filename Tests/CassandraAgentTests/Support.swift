@@ -1,3 +1,4 @@
+import CAgentShims
 import Foundation
 import Testing
 @testable import CassandraAgent
@@ -58,38 +59,73 @@ struct ProcessResult {
     var exitCode: Int32
 }
 
-/// Runs a program to its end with its output captured.
-func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return ProcessResult(stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self), exitCode: process.terminationStatus)
+/// Runs a program to its end with its output captured, through the project's own
+/// runner (posix_spawn, waitpid on the child's pid). Foundation's Process is not
+/// used: under many parallel spawns its waitUntilExit can miss a child's exit and
+/// wait forever.
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil, timeout: Duration = .seconds(300)) throws -> ProcessResult {
+    let command = ProcessCommand([executable] + arguments, timeout: timeout, environment: environment, workingDirectory: directory)
+    let output = try SystemProcessRunner.runBlocking(command, cancelled: .init()).get()
+    return ProcessResult(stdout: output.stdout, stderr: output.stderr, exitCode: output.exitCode ?? -1)
 }
 
 /// Runs the real executable, the way an operator does.
 func runAgent(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: Paths.agentExecutable)
-    process.arguments = arguments
-    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return ProcessResult(
-        stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self),
-        exitCode: process.terminationStatus)
+    let merged = environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    return try runProcess(Paths.agentExecutable, arguments, environment: merged, directory: directory)
+}
+
+/// A long-running child (an agent, a socket activator), spawned and reaped by pid.
+final class BackgroundProcess: @unchecked Sendable {
+    let processIdentifier: pid_t
+    private let lock = NSLock()
+    private var status: Int32?
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
+        let devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(devnull) }
+        var pid: pid_t = 0
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        let rc = argv.withUnsafeBufferPointer { a in envp.withUnsafeBufferPointer { e in
+            agent_spawn(&pid, executable, a.baseAddress, e.baseAddress, devnull, devnull, nil)
+        } }
+        guard rc == 0 else { throw SystemError("spawn", path: executable, code: rc) }
+        processIdentifier = pid
+    }
+
+    var isRunning: Bool {
+        lock.lock(); defer { lock.unlock() }
+        if status != nil { return false }
+        var raw: Int32 = 0
+        if waitpid(processIdentifier, &raw, WNOHANG) == processIdentifier { status = raw; return false }
+        return true
+    }
+
+    func terminate() { if isRunning { kill(processIdentifier, SIGTERM) } }
+
+    func waitUntilExit() {
+        lock.lock(); defer { lock.unlock() }
+        guard status == nil else { return }
+        var raw: Int32 = 0
+        while waitpid(processIdentifier, &raw, 0) < 0 && errno == EINTR {}
+        status = raw
+    }
+
+    /// The exit code, or 128 + the signal, like a shell reports it.
+    var terminationStatus: Int32 {
+        waitUntilExit()
+        let raw = status ?? 0
+        return raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+    }
+
+    deinit {
+        if isRunning {
+            kill(processIdentifier, SIGKILL)
+            waitUntilExit()
+        }
+    }
 }
 
 /// A minimal valid desired state for `version`, with extra lines under `settings:`.

@@ -64,18 +64,9 @@ final class TestPKI: Sendable {
     }
 
     func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: path)
-        process.standardOutput = FileHandle.nullDevice
-        let err = Pipe()
-        process.standardError = err
-        try process.run()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TLSError("openssl \(arguments.joined(separator: " ")) failed: \(String(decoding: stderr, as: UTF8.self))")
+        let result = try runProcess("/usr/bin/openssl", arguments, directory: path)
+        guard result.exitCode == 0 else {
+            throw TLSError("openssl \(arguments.joined(separator: " ")) failed: \(result.stderr)")
         }
     }
 
