@@ -76,6 +76,14 @@ import Testing
         ])
     }
 
+    @Test func secretValuesAreNeverQuoted() {
+        let hunter = YAMLNode.scalar("hunter2", .plain, SourceMark(line: 1, column: 1))
+        #expect(MappingReader.describe(hunter, path: "settings.server_encryption_options.keystore_password") == "a string")
+        #expect(MappingReader.describe(hunter, path: "tls.client.privateKeyPasswordFile") == "a string")
+        #expect(MappingReader.describe(hunter, path: "settings.cluster_name") == "a string 'hunter2'", "ordinary values are still quoted")
+        #expect(errors(desiredState(settings: ["commitlog_sync_period: secretish"])).contains { $0.contains("'secretish'") })
+    }
+
     @Test func unknownSettingSuggestsTheClosestName() {
         #expect(errors(desiredState(settings: ["concurent_writes: 64"])) == [
             "12:3: unknown setting 'concurent_writes' for Cassandra 4.1; did you mean 'concurrent_writes'?",

@@ -134,6 +134,8 @@ import Testing
         #expect(parsed.endpoint("10.20.1.23")?.status?.hasPrefix("BOOT,") == true)
         if version >= .v4_0 {
             #expect(sim.nodetool("-pp gossipinfo").stdout.contains("/10.10.1.11:7000\n"))
+        } else {
+            #expect(sim.nodetool("-pp gossipinfo").stdout == "nodetool: Found unexpected parameters: [-pp]\nSee 'nodetool help' or 'nodetool help <command>'.\n")
         }
     }
 

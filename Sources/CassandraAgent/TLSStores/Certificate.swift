@@ -75,7 +75,7 @@ public final class Certificate: @unchecked Sendable {
         var pointer: UnsafeMutablePointer<CChar>?
         let length = BIO_ctrl(bio, BIO_CTRL_INFO, 0, &pointer)
         guard length > 0, let pointer else { return "" }
-        // RFC 2253 lists the most specific RDN first; present it issuer-style, as keytool does.
+        // RFC 2253 order, most specific RDN first: "CN=node,O=Acme", as keytool prints owners.
         return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
     }
 

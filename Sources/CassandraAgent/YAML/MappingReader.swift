@@ -79,13 +79,13 @@ struct MappingReader {
         if case .scalar(let text, .plain, _) = node, text == "true" || text == "false" {
             return text == "true"
         }
-        diagnostics.error("\(what) must be true or false, found \(describe(node))", at: node.mark)
+        diagnostics.error("\(what) must be true or false, found \(describe(node, path: what))", at: node.mark)
         return nil
     }
 
     static func int(_ node: YAMLNode, _ what: String, _ diagnostics: inout Diagnostics) -> Int? {
         if case .int(let value) = node.value { return value }
-        diagnostics.error("\(what) must be an integer, found \(describe(node))", at: node.mark)
+        diagnostics.error("\(what) must be an integer, found \(describe(node, path: what))", at: node.mark)
         return nil
     }
 
@@ -114,8 +114,11 @@ struct MappingReader {
         return nil
     }
 
-    static func describe(_ node: YAMLNode) -> String {
-        if case .scalar(let text, _, _) = node { return "\(node.kindDescription) '\(text)'" }
+    /// The node's kind and, for a scalar, its text; never the text of a value whose
+    /// name (the last part of `path`) marks it as a secret, since errors reach logs and status.
+    static func describe(_ node: YAMLNode, path: String = "") -> String {
+        let name = path.split(separator: ".").last.map(String.init) ?? path
+        if case .scalar(let text, _, _) = node, !Redaction.isSecretKey(name) { return "\(node.kindDescription) '\(text)'" }
         return node.kindDescription
     }
 }

@@ -21,7 +21,7 @@ struct ShapeChecker {
 
     func check(_ node: YAMLNode, _ shape: ValueShape, fields: [SettingSpec]? = nil, path: String, _ diagnostics: inout Diagnostics) -> YAMLValue? {
         func wrongKind(_ expected: String) -> YAMLValue? {
-            diagnostics.error("\(path) must be \(expected), found \(MappingReader.describe(node))", at: node.mark)
+            diagnostics.error("\(path) must be \(expected), found \(MappingReader.describe(node, path: path))", at: node.mark)
             return nil
         }
         let value = node.value
@@ -160,7 +160,7 @@ struct ShapeChecker {
             return diagnostics.errors.count == before ? .map(result) : nil
         default:
             let expected = shape.scalarClassName ? "a class name or a mapping with class_name" : "a mapping with class_name and parameters"
-            diagnostics.error("\(path) must be \(expected), found \(MappingReader.describe(node))", at: node.mark)
+            diagnostics.error("\(path) must be \(expected), found \(MappingReader.describe(node, path: path))", at: node.mark)
             return nil
         }
     }

@@ -59,7 +59,7 @@ struct UnitConversion {
                 "\(path) needs a unit in Cassandra \(version): a bare number is rejected; write \(value)\(minimum.symbol)", at: node.mark)
             return nil
         default:
-            diagnostics.error("\(path) must be \(form.example), found \(MappingReader.describe(node))", at: node.mark)
+            diagnostics.error("\(path) must be \(form.example), found \(MappingReader.describe(node, path: path))", at: node.mark)
             return nil
         }
     }

@@ -57,7 +57,9 @@ public enum SimulatedNodetool {
             switch argument {
             case "-h", "--host", "-p", "--port", "-u", "--username", "-pw", "--password", "-pwf", "--password-file":
                 skip = i + 1 < rawArguments.count
-            case "-pp", "--print-port" where cluster.version >= .v4_0:
+            case "-pp", "--print-port":
+                // 3.11 has no such flag: airline rejects it like any unknown word.
+                guard cluster.version >= .v4_0 else { return .usage("Found unexpected parameters: [\(argument)]") }
                 printPort = true
             default:
                 arguments.append(argument)
