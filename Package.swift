@@ -49,9 +49,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fakes for the clock and the process runner, for in-process tests of the jobs.
+        .target(name: "CassandraAgentTestSupport", dependencies: ["CassandraAgent"], path: "Tests/CassandraAgentTestSupport"),
         .testTarget(
             name: "CassandraAgentTests",
-            dependencies: ["CassandraAgent", "cassandra-agent", "cassandra-sim", "CAgentShims"],
+            dependencies: ["CassandraAgent", "CassandraAgentTestSupport", "cassandra-agent", "cassandra-sim", "CAgentShims"],
             exclude: ["Fixtures", "Golden"]
         ),
     ]

@@ -11,7 +11,7 @@ struct CassandraAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cassandra-agent",
         abstract: "Keeps a Cassandra node the way its desired-state file declares it.",
-        subcommands: [Run.self, Status.self, Validate.self, Render.self, Plan.self, Apply.self, Rollback.self])
+        subcommands: [Run.self, Status.self, Jobs.self, Job.self, Validate.self, Render.self, Plan.self, Apply.self, Rollback.self])
 }
 
 struct Run: AsyncParsableCommand {
@@ -135,5 +135,67 @@ struct Rollback: ParsableCommand {
         var settings = try config.load()
         if let stateDirectory { settings.stateDirectory = stateDirectory }
         try finish(NodeConfigCommands.rollback(generation: generation, list: list, configuration: settings))
+    }
+}
+
+/// The socket path: `--socket`, else the agent's config; an unreadable config is "agent unknown" (exit 3).
+struct SocketOption: ParsableArguments {
+    @Option(help: ArgumentHelp("The agent's socket (default: from the agent's config).", valueName: "PATH")) var socket: String?
+    @OptionGroup var config: AgentConfigOption
+
+    func path() throws -> String {
+        if let socket { return socket }
+        do {
+            return try AgentConfiguration.load(path: config.path).socket
+        } catch {
+            try finish(CommandOutput(stderr: error.description + "\n", exitCode: 3))
+            throw ExitCode(3)
+        }
+    }
+}
+
+struct Jobs: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Every job kind: state, current run with progress, last run, next run. Exit 0, 3 if the agent does not answer.")
+
+    @Flag(help: "Print the socket's JSON (GET /v1/jobs) unchanged.") var json = false
+    @OptionGroup var socket: SocketOption
+
+    func run() throws { try finish(JobCommands.list(socket: try socket.path(), json: json)) }
+}
+
+struct Job: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start or cancel a job on the running agent.", subcommands: [Start.self, Cancel.self])
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a job now, under the same rules as a scheduled run. Exit 0 accepted, 1 refused with the reason, 3 agent unreachable.")
+
+        @Argument(help: "repair, backup, patching, rebuild or decommission.") var kind: String
+        @Option(name: .customLong("keyspace"), help: ArgumentHelp("Only this keyspace (repeatable).", valueName: "KS")) var keyspaces: [String] = []
+        @Option(name: .customLong("source-dc"), help: ArgumentHelp("The datacenter to stream from (rebuild).", valueName: "DC")) var sourceDC: String?
+        @OptionGroup var socket: SocketOption
+
+        func validate() throws {
+            guard JobKind(rawValue: kind) != nil else {
+                throw ValidationError("unknown job kind '\(kind)': one of \(JobKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        func run() throws { try finish(JobCommands.start(kind, keyspaces: keyspaces, sourceDC: sourceDC, socket: try socket.path())) }
+    }
+
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop the running job of KIND; its outside commands are killed. Exit 0 cancelled, 1 nothing to cancel, 3 agent unreachable.")
+
+        @Argument(help: "repair, backup, patching, rebuild or decommission.") var kind: String
+        @OptionGroup var socket: SocketOption
+
+        func validate() throws {
+            guard JobKind(rawValue: kind) != nil else {
+                throw ValidationError("unknown job kind '\(kind)': one of \(JobKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        func run() throws { try finish(JobCommands.cancel(kind, socket: try socket.path())) }
     }
 }

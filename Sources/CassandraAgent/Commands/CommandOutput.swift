@@ -33,12 +33,12 @@ enum DesiredStateFile {
     }
 
     /// Validates and builds every artifact (TLS inputs read and checked too).
-    static func build(_ path: String, storeDirectory: String) -> Result<(ValidatedDesiredState, NodeArtifacts), InvalidInput> {
+    static func build(_ path: String, storeDirectory: String, now: Double = SystemClock().now()) -> Result<(ValidatedDesiredState, NodeArtifacts), InvalidInput> {
         switch validate(path) {
         case .failure(let error):
             return .failure(error)
         case .success(let validated):
-            return NodeArtifactsBuilder.build(validated, storeDirectory: storeDirectory, now: Int64(wallClockSeconds())).map { (validated, $0) }
+            return NodeArtifactsBuilder.build(validated, storeDirectory: storeDirectory, now: Int64(now)).map { (validated, $0) }
         }
     }
 

@@ -46,13 +46,9 @@ public enum NodeConfigCommands {
         case .failure(let error):
             return .invalid(error)
         case .success(let (validated, artifacts)):
-            let reuse = StoreReuse(stateDirectory: stateDirectory)
-            let plan = ConfigPlan.make(
-                rendered: artifacts.config,
-                installed: { try? FileIO.readText("\(configDirectory)/\($0)") },
-                installedName: { "\(configDirectory)/\($0)" },
-                version: validated.state.cassandraVersion,
-                rebuiltStores: artifacts.stores.filter { reuse.changed($0, installedAt: "\(configDirectory)/\($0.name)") }.map(\.name))
+            var configuration = AgentConfiguration()
+            configuration.stateDirectory = stateDirectory
+            let plan = ConfigPipeline(configuration: configuration, directory: configDirectory).prepare(validated, artifacts).plan
             return CommandOutput(
                 stdout: PlanReport.text(plan, validated: validated, configDirectory: configDirectory),
                 stderr: DesiredStateFile.warnings(artifacts),
@@ -61,21 +57,18 @@ public enum NodeConfigCommands {
     }
 
     /// Renders and installs `file` into the Cassandra config directory, recording a generation.
-    public static func apply(file: String, configuration: AgentConfiguration) -> CommandOutput {
+    public static func apply(file: String, configuration: AgentConfiguration, clock: any WallClock = SystemClock()) -> CommandOutput {
         let directory = configuration.cassandraConfigDirectory
-        switch DesiredStateFile.build(file, storeDirectory: directory) {
+        let now = clock.now()
+        switch DesiredStateFile.build(file, storeDirectory: directory, now: now) {
         case .failure(let error):
             return .invalid(error)
         case .success(let (validated, artifacts)):
-            let reuse = StoreReuse(stateDirectory: configuration.stateDirectory)
-            let plan = ConfigPlan.make(
-                rendered: artifacts.config, installed: { try? FileIO.readText("\(directory)/\($0)") },
-                installedName: { "\(directory)/\($0)" }, version: validated.state.cassandraVersion,
-                rebuiltStores: artifacts.stores.filter { reuse.changed($0, installedAt: "\(directory)/\($0.name)") }.map(\.name))
-            let installer = ConfigInstaller(stateDirectory: configuration.stateDirectory, keepGenerations: configuration.keepGenerations)
+            let pipeline = ConfigPipeline(configuration: configuration, directory: directory)
+            let prepared = pipeline.prepare(validated, artifacts)
+            let plan = prepared.plan
             do {
-                let outcome = try installer.install(reuse.installFiles(artifacts, directory: directory, ownership: configuration.files), desiredStateHash: validated.hash, installedAt: Int64(time(nil)))
-                reuse.record(artifacts.stores)
+                let outcome = try pipeline.install(prepared, hash: validated.hash, at: now)
                 var out = ""
                 if outcome.changedPaths.isEmpty {
                     out = "no change: \(directory) already holds what \(file) renders\n"
@@ -92,7 +85,7 @@ public enum NodeConfigCommands {
     }
 
     /// Re-installs a kept generation (default: the one before the newest), or lists them.
-    public static func rollback(generation: Int?, list: Bool, configuration: AgentConfiguration) -> CommandOutput {
+    public static func rollback(generation: Int?, list: Bool, configuration: AgentConfiguration, clock: any WallClock = SystemClock()) -> CommandOutput {
         let installer = ConfigInstaller(stateDirectory: configuration.stateDirectory, keepGenerations: configuration.keepGenerations)
         do {
             if list {
@@ -103,7 +96,7 @@ public enum NodeConfigCommands {
                 }
                 return CommandOutput(stdout: lines.isEmpty ? "no generation has been installed yet\n" : lines.joined())
             }
-            let outcome = try installer.rollback(to: generation, installedAt: Int64(time(nil)))
+            let outcome = try installer.rollback(to: generation, installedAt: Int64(clock.now()))
             let changed = outcome.changedPaths.map { "restored \($0)\n" }.joined()
             return CommandOutput(stdout: changed.isEmpty ? "no change: the files already match that generation\n" : changed + "a restart of Cassandra is needed for the restored files to take effect\n")
         } catch {

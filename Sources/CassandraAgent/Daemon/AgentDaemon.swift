@@ -10,21 +10,32 @@ import UnixSignals
 public enum AgentDaemon {
     public static func run(configuration: AgentConfiguration, logger: Logger) async throws {
         let runner = SystemProcessRunner()
+        let clock = SystemClock()
         let notifier = SystemdNotifier()
-        let state = NodeState(nodeName: hostName(), desiredStatePath: configuration.desiredState, observeInterval: configuration.observeSeconds, expiryWarningDays: configuration.certificateWarningDays)
+        let snapshots = AgentSnapshots(host: hostName(), desiredStatePath: configuration.desiredState, observeInterval: configuration.observeSeconds,
+                                       expiryWarningDays: configuration.certificateWarningDays, clock: clock)
         let triggers = ReconcileTriggers()
         try FileIO.makeDirectories(FileIO.directoryName(configuration.desiredState))
         try FileIO.makeDirectories(configuration.stateDirectory, mode: 0o700)
         let watcher = try FileWatcher(path: configuration.desiredState)
-        let reconciler = Reconciler(configuration: configuration, state: state, runner: runner, logger: logger)
+        let lease = NodeLease(clock: clock)
+        // A reconcile pass deferred because a job held the node runs again as soon as the job lets it.
+        await lease.whenReconcileMayRetry { triggers.send(.requested) }
+        let observation = snapshots.observation
+        let repair = RepairService(.init(
+            configuration: configuration, clock: clock, runner: runner, lease: lease, desiredState: snapshots.desiredState,
+            hostID: { observation.value?.info?.hostID }, snapshot: snapshots.jobs[.repair]!, logger: logger))
+        let reconciler = Reconciler(configuration: configuration, state: snapshots.reconcile, observation: snapshots.observation, lease: lease,
+                                    clock: clock, runner: runner, logger: logger, onApplied: { repair.desiredStateChanged() })
 
         // Pets must come at least every half watchdog period; a tick guarantees a pass.
         var tick = Duration.milliseconds(Int64(configuration.resyncSeconds * 1000))
         if let watchdog = notifier.watchdogInterval, watchdog < tick { tick = watchdog }
-        let routes = StatusRoutes(state: state, adminGroup: configuration.adminGroup) { triggers.send(.requested) }
+        let routes = StatusRoutes(snapshots: snapshots, jobs: JobControls(repair: repair), adminGroup: configuration.adminGroup) { triggers.send(.requested) }
         let server = StatusServer(path: configuration.socket, mode: configuration.socketMode, group: configuration.adminGroup, routes: routes, logger: logger)
-        let observer = ObservationService(configuration: configuration, state: state, runner: runner, logger: logger)
-        let reconcile = ReconcileService(reconciler: reconciler, triggers: triggers.stream, notifier: notifier, state: state, logger: logger)
+        let observer = ObservationService(configuration: configuration, published: snapshots.observation, desiredState: snapshots.desiredState,
+                                          clock: clock, runner: runner, logger: logger)
+        let reconcile = ReconcileService(reconciler: reconciler, triggers: triggers.stream, notifier: notifier, snapshots: snapshots, logger: logger)
         let feeder = TriggerFeeder(triggers: triggers, watcher: watcher, tick: tick, notifier: notifier)
 
         var groupConfiguration = ServiceGroupConfiguration(
@@ -33,6 +44,7 @@ public enum AgentDaemon {
                 .init(service: observer),
                 .init(service: feeder),
                 .init(service: reconcile),
+                .init(service: repair),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)

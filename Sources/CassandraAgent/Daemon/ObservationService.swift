@@ -9,26 +9,36 @@ import Glibc
 /// stores what it saw with the time it saw it; the socket only ever reads that.
 public struct ObservationService: Service {
     let configuration: AgentConfiguration
-    let state: NodeState
+    let published: Published<NodeObservation?>
+    /// The desired state in force: its version and storage directories.
+    let desiredState: @Sendable () -> DesiredState?
+    let clock: any WallClock
     let runner: any ProcessRunner
     let logger: Logger
 
-    public init(configuration: AgentConfiguration, state: NodeState, runner: any ProcessRunner, logger: Logger) {
+    public init(configuration: AgentConfiguration, published: Published<NodeObservation?>, desiredState: @escaping @Sendable () -> DesiredState?,
+                clock: any WallClock, runner: any ProcessRunner, logger: Logger) {
         self.configuration = configuration
-        self.state = state
+        self.published = published
+        self.desiredState = desiredState
+        self.clock = clock
         self.runner = runner
         self.logger = logger
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await state.observed(await observe())
-            try? await Task.sleep(for: .milliseconds(Int64(configuration.observeSeconds * 1000)))
+        // The sleep between passes ends at once on SIGTERM: a stop never waits out the interval.
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let observation = await observe()
+                published.update { $0 = observation }
+                try await clock.sleep(for: configuration.observeSeconds)
+            }
         }
     }
 
-    public func observe() async -> NodeState.Observation {
-        var observation = NodeState.Observation(at: wallClockSeconds())
+    public func observe() async -> NodeObservation {
+        var observation = NodeObservation(at: clock.now())
         let systemctl = SystemctlClient(prefix: configuration.systemctl, unit: configuration.cassandraUnit, runner: runner, timeout: configuration.nodetoolTimeout)
         do {
             let unit = try await systemctl.show()
@@ -37,7 +47,7 @@ public struct ObservationService: Service {
         } catch {
             observation.unitError = error.message
         }
-        let desired = await state.stateInForce()
+        let desired = desiredState()
         observation.disks = diskSpace(for: desired)
         guard observation.unitActive == true else { return observation }
         let nodetool = NodetoolClient(prefix: configuration.nodetool, runner: runner, version: desired?.cassandraVersion ?? .v4_1, timeout: configuration.nodetoolTimeout)
@@ -54,7 +64,7 @@ public struct ObservationService: Service {
     }
 
     /// Free space of every data directory and the commit log directory in force.
-    func diskSpace(for desired: DesiredState?) -> [NodeState.DiskSpace] {
+    func diskSpace(for desired: DesiredState?) -> [DiskSpace] {
         guard let desired else { return [] }
         let settings = SettingsResolver(version: desired.cassandraVersion)
         var diagnostics = Diagnostics(file: "")
@@ -70,9 +80,9 @@ public struct ObservationService: Service {
         return paths.map { path in
             var fs = statvfs()
             guard statvfs(path, &fs) == 0 else {
-                return NodeState.DiskSpace(path: path, error: String(cString: strerror(errno)))
+                return DiskSpace(path: path, error: String(cString: strerror(errno)))
             }
-            return NodeState.DiskSpace(path: path, freeBytes: Int64(fs.f_bavail) * Int64(fs.f_frsize), totalBytes: Int64(fs.f_blocks) * Int64(fs.f_frsize))
+            return DiskSpace(path: path, freeBytes: Int64(fs.f_bavail) * Int64(fs.f_frsize), totalBytes: Int64(fs.f_blocks) * Int64(fs.f_frsize))
         }
     }
 }

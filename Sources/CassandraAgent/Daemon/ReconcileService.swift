@@ -14,14 +14,14 @@ public struct ReconcileService: Service {
     let reconciler: Reconciler
     let triggers: AsyncStream<ReconcileTrigger>
     let notifier: SystemdNotifier
-    let state: NodeState
+    let snapshots: AgentSnapshots
     let logger: Logger
 
-    public init(reconciler: Reconciler, triggers: AsyncStream<ReconcileTrigger>, notifier: SystemdNotifier, state: NodeState, logger: Logger) {
+    public init(reconciler: Reconciler, triggers: AsyncStream<ReconcileTrigger>, notifier: SystemdNotifier, snapshots: AgentSnapshots, logger: Logger) {
         self.reconciler = reconciler
         self.triggers = triggers
         self.notifier = notifier
-        self.state = state
+        self.snapshots = snapshots
         self.logger = logger
     }
 
@@ -39,7 +39,7 @@ public struct ReconcileService: Service {
     }
 
     func summary() async -> String {
-        let health = await state.health()
+        let health = StatusAssembler.health(snapshots.inputs())
         return "health \(health.health.rawValue), desired state generation \(health.desiredStateGeneration.map(String.init) ?? "none")"
     }
 }

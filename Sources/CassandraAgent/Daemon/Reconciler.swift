@@ -3,17 +3,31 @@ import Logging
 /// One pass of keeping the node as declared: read the desired-state file,
 /// refuse it whole or install what it renders, push what can change live,
 /// record what needs a restart, and put back files someone edited by hand.
+///
+/// It publishes what it did in its own snapshot, and changes the node only
+/// with the `NodeLease`: while a job holds the node the pass is deferred, and
+/// retried as soon as the job lets it.
 public struct Reconciler: Sendable {
     let configuration: AgentConfiguration
-    let state: NodeState
+    let state: Published<ReconcileSnapshot>
+    let observation: Published<NodeObservation?>
+    let lease: NodeLease
+    let clock: any WallClock
     let runner: any ProcessRunner
     let logger: Logger
+    /// Called after a new desired state is in force (jobs re-read their schedules).
+    let onApplied: @Sendable () -> Void
 
-    public init(configuration: AgentConfiguration, state: NodeState, runner: any ProcessRunner, logger: Logger) {
+    public init(configuration: AgentConfiguration, state: Published<ReconcileSnapshot>, observation: Published<NodeObservation?>, lease: NodeLease,
+                clock: any WallClock, runner: any ProcessRunner, logger: Logger, onApplied: @escaping @Sendable () -> Void = {}) {
         self.configuration = configuration
         self.state = state
+        self.observation = observation
+        self.lease = lease
+        self.clock = clock
         self.runner = runner
         self.logger = logger
+        self.onApplied = onApplied
     }
 
     var installer: ConfigInstaller {
@@ -21,22 +35,23 @@ public struct Reconciler: Sendable {
     }
 
     public func reconcile(reason: String) async {
-        let now = wallClockSeconds()
+        let now = clock.now()
+        state.update { $0.cassandraStarted(at: observation.value?.cassandraStartedAt) }
         let path = configuration.desiredState
         let bytes: [UInt8]
         do {
             bytes = try FileIO.read(path)
         } catch {
             // A deleted file changes nothing on the node: the last good state stays in force.
-            if await state.lastRefusedHash() != "missing" {
+            if state.value.refusedHash != "missing" {
                 logger.warning("desired state unreadable; the last good state stays in force", metadata: ["reason": "desired_state.refused", "error": "\(error)"])
-                await state.refusedFile(path, hash: "missing", errors: ["\(path):1:1: error: \(error)"], at: now)
+                state.update { $0.refusedFile(path, hash: "missing", errors: ["\(path):1:1: error: \(error)"], at: now) }
             }
             await drift(now: now)
             return
         }
         let hash = SHA256.hex(bytes)
-        if hash == (await state.lastRefusedHash()) {
+        if hash == state.value.refusedHash {
             await drift(now: now)
             return
         }
@@ -47,7 +62,7 @@ public struct Reconciler: Sendable {
                     "reason": "desired_state.refused", "hash": "\(hash)", "errors": "\(invalid.diagnostics.count)",
                     "first": "\(invalid.diagnostics.first?.description ?? "")",
                 ])
-                await state.refusedFile(path, hash: hash, errors: invalid.diagnostics.map(\.description), at: now)
+                state.update { $0.refusedFile(path, hash: hash, errors: invalid.diagnostics.map(\.description), at: now) }
             }
             await drift(now: now)
             return
@@ -65,31 +80,44 @@ public struct Reconciler: Sendable {
             // The files it names (certificates, keys) may be fixed without the desired state
             // changing: no hash is remembered, so the next pass tries again; logged once per error set.
             let errors = invalid.diagnostics.map(\.description)
-            if await state.refusedErrors() != errors {
+            if state.value.refused?.errors != errors {
                 logger.error("desired state refused; nothing was changed", metadata: ["reason": "desired_state.refused", "first": "\(errors.first ?? "")"])
             }
-            await state.refusedFile(validated.file, hash: nil, errors: errors, at: now)
+            state.update { $0.refusedFile(validated.file, hash: nil, errors: errors, at: now) }
             return
         case .success(let built):
             artifacts = built
         }
-        let version = validated.state.cassandraVersion
-        let reuse = StoreReuse(stateDirectory: configuration.stateDirectory)
-        let rebuilt = artifacts.stores.filter { reuse.changed($0, installedAt: "\(directory)/\($0.name)") }.map(\.name)
-        let plan = ConfigPlan.make(
-            rendered: artifacts.config, installed: { try? FileIO.readText("\(directory)/\($0)") },
-            installedName: { "\(directory)/\($0)" }, version: version, rebuiltStores: rebuilt)
-        let isDrift = await state.hashInForce() == validated.hash
+        let pipeline = ConfigPipeline(configuration: configuration, directory: directory)
+        let prepared = pipeline.prepare(validated, artifacts)
+        let isDrift = state.value.inForce?.hash == validated.hash
+        // Only a pass that changes files needs the node; one that finds nothing to do never waits.
+        var holding = false
+        if prepared.changes {
+            if let busy = await lease.beginReconcileChange() {
+                let first = state.value.deferred == nil
+                state.update { $0.deferred = $0.deferred ?? .init(since: now, reason: busy.message) }
+                if first { logger.notice("desired state waits for the node", metadata: ["reason": "reconcile.deferred", "holder": "\(busy.message)"]) }
+                return
+            }
+            holding = true
+        }
+        await installAndPushLive(prepared, pipeline: pipeline, validated: validated, isDrift: isDrift, now: now, reason: reason)
+        if holding { await lease.endReconcileChange() }
+    }
+
+    func installAndPushLive(_ prepared: ConfigPipeline.Prepared, pipeline: ConfigPipeline, validated: ValidatedDesiredState, isDrift: Bool, now: Double, reason: String) async {
+        let artifacts = prepared.artifacts, plan = prepared.plan, version = validated.state.cassandraVersion
         let outcome: InstallOutcome
         do {
-            outcome = try installer.install(reuse.installFiles(artifacts, directory: directory, ownership: configuration.files), desiredStateHash: validated.hash, installedAt: Int64(now))
+            outcome = try pipeline.install(prepared, hash: validated.hash, at: now)
         } catch {
             logger.error("installing the rendered files failed; every file is as it was", metadata: ["reason": "install.failed", "error": "\(error.message)"])
-            await state.refusedFile(validated.file, hash: nil, errors: ["\(validated.file):1:1: error: \(error.message)"], at: now)
+            state.update { $0.refusedFile(validated.file, hash: nil, errors: ["\(validated.file):1:1: error: \(error.message)"], at: now) }
             return
         }
-        reuse.record(artifacts.stores)
-        await state.stores(artifacts.stores.flatMap { store in store.certificates.map { (store.name, $0) } })
+        let certificates = artifacts.stores.flatMap { store in store.certificates.map { (store: store.name, certificate: $0) } }
+        state.update { $0.storeCertificates = certificates }
         let changed = outcome.changedPaths.map(FileIO.baseName)
         if isDrift && !changed.isEmpty {
             logger.warning("config edited outside the agent; restored", metadata: ["reason": "config.drift", "files": "\(changed.joined(separator: ","))", "generation": "\(outcome.generation ?? 0)"])
@@ -98,8 +126,12 @@ public struct Reconciler: Sendable {
             await applyLive(plan, version: version, now: now)
         }
         // Recorded once the pass is complete, so status never shows a generation whose live changes are still under way.
-        await state.applied(hash: validated.hash, generation: outcome.generation, version: version, state: validated.state, at: now)
-        await state.reconciled(at: now, drift: isDrift ? changed : [])
+        let wasInForce = state.value.inForce?.hash
+        state.update {
+            $0.applied(hash: validated.hash, generation: outcome.generation, version: version, state: validated.state, at: now)
+            $0.reconciled(at: now, drift: isDrift ? changed : [])
+        }
+        if wasInForce != validated.hash { onApplied() }
     }
 
     /// Pushes live-settable changes to a running node; everything else waits for a restart.
@@ -110,10 +142,10 @@ public struct Reconciler: Sendable {
         if plan.files.contains(where: { file in file.settings.contains { $0.effect == .live(["reloadssl"]) } }) {
             do {
                 try await nodetool.reloadSSL()
-                await state.recordLive("nodetool reloadssl", error: nil, at: now)
+                state.update { $0.recordLive("nodetool reloadssl", error: nil, at: now) }
                 logger.info("key material reloaded", metadata: ["reason": "tls.reloaded"])
             } catch {
-                await state.recordLive("nodetool reloadssl", error: error.description, at: now)
+                state.update { $0.recordLive("nodetool reloadssl", error: error.description, at: now) }
                 restart.append("key material")
             }
         }
@@ -125,20 +157,21 @@ public struct Reconciler: Sendable {
             }
             do {
                 _ = try await nodetool.run(arguments)
-                await state.recordLive("nodetool " + arguments.joined(separator: " "), error: nil, at: now)
+                state.update { $0.recordLive("nodetool " + arguments.joined(separator: " "), error: nil, at: now) }
                 logger.info("applied live", metadata: ["reason": "live.applied", "command": "\(arguments.joined(separator: " "))"])
             } catch {
                 // Not running, or the setter failed: the new file takes effect at the next start.
-                await state.recordLive("nodetool " + arguments.joined(separator: " "), error: error.description, at: now)
+                state.update { $0.recordLive("nodetool " + arguments.joined(separator: " "), error: error.description, at: now) }
                 restart.append(change.key)
             }
         }
-        await state.restartNeeded(for: restart, at: now)
+        let reasons = restart
+        state.update { $0.restartNeeded(for: reasons, at: now) }
     }
 
     /// With no new desired state to apply, still put back files edited by hand.
     func drift(now: Double) async {
-        guard let hash = await state.hashInForce() else { return }
+        guard let hash = state.value.inForce?.hash else { return }
         guard let bytes = try? FileIO.read(configuration.desiredState), SHA256.hex(bytes) == hash else {
             // The file on disk is not the one in force: re-render the one in force from its generation.
             await restoreGeneration(now: now)
@@ -155,8 +188,15 @@ public struct Reconciler: Sendable {
         let drifted = latest.files.filter { file in
             (try? FileIO.read(file.path)).map { SHA256.hex($0) != file.sha256 } ?? true
         }
-        guard !drifted.isEmpty, let outcome = try? installer.rollback(to: latest.generation, installedAt: Int64(now)) else { return }
-        await state.reconciled(at: now, drift: outcome.changedPaths.map(FileIO.baseName))
+        guard !drifted.isEmpty else { return }
+        if let busy = await lease.beginReconcileChange() {
+            state.update { $0.deferred = $0.deferred ?? .init(since: now, reason: busy.message) }
+            return
+        }
+        let restored = try? installer.rollback(to: latest.generation, installedAt: Int64(now))
+        await lease.endReconcileChange()
+        guard let outcome = restored else { return }
+        state.update { $0.reconciled(at: now, drift: outcome.changedPaths.map(FileIO.baseName)) }
         logger.warning("config edited outside the agent; restored", metadata: ["reason": "config.drift", "generation": "\(latest.generation)"])
     }
 }

@@ -24,6 +24,8 @@ public struct DesiredState: Sendable {
     public var repair: Repair?
     public var backup: Backup?
     public var patching: Patching?
+    /// When no job starts (`blackouts`).
+    public var blackouts: [Blackout] = []
 
     public struct Cluster: Sendable {
         public var name: Located<String>
@@ -115,6 +117,27 @@ public struct DesiredState: Sendable {
         public var schedule: CronSchedule?
         public var kind: Kind
         public var keyspaces: [String]
+        /// The schedule's time zone (UTC unless `repair.timeZone`).
+        public var timeZone: TimeZoneRules = .utc
+        /// > 0: subrange repair, the node's ranges cut into about this many segments.
+        public var segmentsPerNode = 0
+        /// Timeouts, retries, intensity and back-pressure of each segment.
+        public var workflow = RepairWorkflow.Settings()
+        /// Nodes with the same schedule start up to this long apart (`repair.splay`).
+        public var splaySeconds: Double = 1800
+        public var missedRunGrace: Double = 12 * 3600
+        /// A postponement longer than this is a warning check.
+        public var postponeWarning: Double = 1800
+        /// Warn when no complete repair ended within `deadlineShare` of `gcGrace`.
+        public var gcGraceSeconds: Double = 864_000
+        public var deadlineShare: Double = 0.7
+
+        public init(enabled: Bool, schedule: CronSchedule?, kind: Kind, keyspaces: [String]) {
+            self.enabled = enabled
+            self.schedule = schedule
+            self.kind = kind
+            self.keyspaces = keyspaces
+        }
     }
 
     public struct Backup: Sendable {

@@ -2,7 +2,7 @@
 /// column. Structure only: settings are checked against the Cassandra version
 /// by `SettingsResolver`, which `DesiredStateValidator` runs next.
 public enum DesiredStateLoader {
-    static let topLevelKeys = ["apiVersion", "cassandra", "cluster", "node", "settings", "tls", "repair", "backup", "patching"]
+    static let topLevelKeys = ["apiVersion", "cassandra", "cluster", "node", "settings", "tls", "repair", "backup", "patching", "blackouts"]
 
     /// The decoded state, or nil with errors in `diagnostics`.
     public static func load(text: String, diagnostics: inout Diagnostics) -> DesiredState? {
@@ -28,15 +28,18 @@ public enum DesiredStateLoader {
         let node = top.required("node", diagnostics: &diagnostics).flatMap { nodeSection($0, &diagnostics) }
         let settings = top.optional("settings").flatMap { settingsSection($0, &diagnostics) } ?? []
         let tls = top.optional("tls").flatMap { TLSSectionReader.read($0, &diagnostics) }
-        let repair = top.optional("repair").flatMap { JobSectionReader.repair($0, &diagnostics) }
+        let repair = top.optional("repair").flatMap { JobSectionReader.repair($0, version: version, &diagnostics) }
         let backup = top.optional("backup").flatMap { JobSectionReader.backup($0, &diagnostics) }
         let patching = top.optional("patching").flatMap { JobSectionReader.patching($0, &diagnostics) }
+        let blackouts = top.optional("blackouts").map { JobSectionReader.blackouts($0, &diagnostics) } ?? []
         top.rejectUnknownKeys(&diagnostics)
 
         guard !diagnostics.hasErrors, let version, let cluster, let node else { return nil }
-        return DesiredState(
+        var state = DesiredState(
             cassandraVersion: version, cluster: cluster, node: node, settings: settings,
             tls: tls, repair: repair, backup: backup, patching: patching)
+        state.blackouts = blackouts
+        return state
     }
 
     static func cassandraSection(_ node: YAMLNode, _ diagnostics: inout Diagnostics) -> CassandraVersion? {

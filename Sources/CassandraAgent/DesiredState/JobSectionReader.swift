@@ -1,11 +1,12 @@
 /// Reads the `repair`, `backup` and `patching` sections.
 enum JobSectionReader {
-    static func repair(_ node: YAMLNode, _ diagnostics: inout Diagnostics) -> DesiredState.Repair? {
+    static func repair(_ node: YAMLNode, version: CassandraVersion?, _ diagnostics: inout Diagnostics) -> DesiredState.Repair? {
         guard var section = MappingReader(node, context: "repair", diagnostics: &diagnostics) else { return nil }
         defer { section.rejectUnknownKeys(&diagnostics) }
         let enabled = enabledFlag(&section, "repair", &diagnostics)
         let schedule = cron(&section, "repair", required: enabled, &diagnostics)
-        let kind = section.optional("type").flatMap {
+        let typeNode = section.optional("type")
+        let kind = typeNode.flatMap {
             MappingReader.oneOf($0, "repair.type", DesiredState.Repair.Kind.allCases.map(\.rawValue), &diagnostics)
         }.flatMap(DesiredState.Repair.Kind.init(rawValue:)) ?? .primaryRange
         var keyspaces: [String] = []
@@ -20,7 +21,90 @@ enum JobSectionReader {
                 }
             }
         }
-        return DesiredState.Repair(enabled: enabled, schedule: schedule, kind: kind, keyspaces: keyspaces)
+        var repair = DesiredState.Repair(enabled: enabled, schedule: schedule, kind: kind, keyspaces: keyspaces)
+        if let value = section.optional("timeZone"), let text = MappingReader.string(value, "repair.timeZone", &diagnostics) {
+            do {
+                repair.timeZone = try TimeZoneRules(identifier: text)
+            } catch {
+                diagnostics.error("repair.timeZone: \(error.message)", at: value.mark)
+            }
+        }
+        let segmentsNode = section.optional("segmentsPerNode")
+        if let value = segmentsNode, let count = MappingReader.int(value, "repair.segmentsPerNode", &diagnostics) {
+            if count < 0 || count > 10_000 {
+                diagnostics.error("repair.segmentsPerNode must be from 0 (whole keyspaces) to 10000, found \(count)", at: value.mark)
+            } else {
+                repair.segmentsPerNode = count
+            }
+        }
+        func duration(_ key: String, minimum: Double, _ apply: (inout DesiredState.Repair, Double) -> Void) {
+            guard let value = section.optional(key), let text = MappingReader.string(value, "repair.\(key)", &diagnostics) else { return }
+            guard let seconds = DurationText.seconds(text) else {
+                diagnostics.error("repair.\(key) '\(text)' is not a duration: a whole number and a unit ms, s, m, h or d (e.g. 30m)", at: value.mark)
+                return
+            }
+            guard seconds >= minimum else {
+                diagnostics.error("repair.\(key) must be at least \(DurationText.format(minimum)), found \(text)", at: value.mark)
+                return
+            }
+            apply(&repair, seconds)
+        }
+        duration("segmentTimeout", minimum: 1) { $0.workflow.segmentTimeout = $1 }
+        duration("retryBackoff", minimum: 0) { $0.workflow.retryBackoff = $1 }
+        duration("postponeLimit", minimum: 1) { $0.workflow.postponeLimit = $1 }
+        duration("postponeWarning", minimum: 1) { $0.postponeWarning = $1 }
+        duration("splay", minimum: 0) { $0.splaySeconds = $1 }
+        duration("missedRunGrace", minimum: 0) { $0.missedRunGrace = $1 }
+        duration("gcGrace", minimum: 60) { $0.gcGraceSeconds = $1 }
+        if let value = section.optional("retries"), let count = MappingReader.int(value, "repair.retries", &diagnostics) {
+            if (0...100).contains(count) { repair.workflow.retries = count } else {
+                diagnostics.error("repair.retries must be from 0 to 100, found \(count)", at: value.mark)
+            }
+        }
+        if let value = section.optional("maxPendingCompactions"), let count = MappingReader.int(value, "repair.maxPendingCompactions", &diagnostics) {
+            if count >= 0 { repair.workflow.maxPendingCompactions = count } else {
+                diagnostics.error("repair.maxPendingCompactions must be 0 or more, found \(count)", at: value.mark)
+            }
+        }
+        if let value = section.optional("intensity") {
+            if let number = fraction(value), number > 0, number <= 1 { repair.workflow.intensity = number } else {
+                diagnostics.error("repair.intensity must be a number with 0 < intensity <= 1 (1: no pause between segments), found '\(value.scalarText ?? value.kindDescription)'", at: value.mark)
+            }
+        }
+        if let value = section.optional("deadlineShare") {
+            if let number = fraction(value), number > 0, number <= 1 { repair.deadlineShare = number } else {
+                diagnostics.error("repair.deadlineShare must be a number with 0 < share <= 1 (the share of gcGrace after which an incomplete repair cycle warns), found '\(value.scalarText ?? value.kindDescription)'", at: value.mark)
+            }
+        }
+        // Cassandra 3.11's incremental repair anticompacts on every run and can leave
+        // repaired and unrepaired data inconsistent (fixed by the 4.0 rewrite,
+        // CASSANDRA-9143); operators run full repairs there, so the agent refuses it.
+        if version == .v3_11, kind == .incremental {
+            diagnostics.error("repair.type incremental is refused on Cassandra 3.11: its incremental repair is unsafe before 4.0 (CASSANDRA-9143); use primary-range or full", at: typeNode?.mark ?? node.mark)
+        }
+        // 3.11's nodetool cannot list keyspaces with their replication, so subranges need them named.
+        if version == .v3_11, repair.segmentsPerNode > 0, keyspaces.isEmpty {
+            diagnostics.error("repair.segmentsPerNode on Cassandra 3.11 needs repair.keyspaces: 3.11's nodetool cannot list the keyspaces to cut into segments", at: segmentsNode?.mark ?? node.mark)
+        }
+        return repair
+    }
+
+    static func fraction(_ node: YAMLNode) -> Double? {
+        guard case .scalar(let text, .plain, _) = node else { return nil }
+        return Double(text)
+    }
+
+    static func blackouts(_ node: YAMLNode, _ diagnostics: inout Diagnostics) -> [Blackout] {
+        guard let list = MappingReader.stringList(node, "blackouts", &diagnostics) else { return [] }
+        var result: [Blackout] = []
+        for (text, mark) in list {
+            do {
+                result.append(try Blackout(parsing: text))
+            } catch {
+                diagnostics.error("blackouts: \(error.message)", at: mark)
+            }
+        }
+        return result
     }
 
     static func backup(_ node: YAMLNode, _ diagnostics: inout Diagnostics) -> DesiredState.Backup? {

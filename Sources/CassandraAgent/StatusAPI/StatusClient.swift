@@ -13,6 +13,11 @@ public enum StatusClient {
 
     /// The HTTP status and body of `GET path`.
     public static func get(_ path: String, socket: String, timeoutSeconds: Int = 5) throws(Unreachable) -> (status: Int, body: String) {
+        try request("GET", path, socket: socket, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// The HTTP status and body of `METHOD path` (no request body: parameters go in the query).
+    public static func request(_ method: String, _ path: String, socket: String, timeoutSeconds: Int = 5) throws(Unreachable) -> (status: Int, body: String) {
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Unreachable(message: "cannot create a socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -33,7 +38,7 @@ public enum StatusClient {
         guard connected == 0 else {
             throw Unreachable(message: "the agent does not answer on \(socket): \(String(cString: strerror(errno))); is cassandra-agent running (systemctl status cassandra-agent)?")
         }
-        FileIO.writeAll(fd: fd, "GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        FileIO.writeAll(fd: fd, "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {

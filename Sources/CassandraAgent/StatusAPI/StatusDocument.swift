@@ -61,18 +61,49 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         public var daysLeft: Int
     }
 
+    /// `jobs.KIND` (contract section 4).
     public struct Job: Codable, Sendable, Equatable {
         public var enabled: Bool
+        public var state: JobState
+        /// Why the state is what it is, when that is not obvious.
+        public var stateReason: String?
         public var schedule: String?
+        public var current: CurrentRun?
         public var lastRun: JobRun?
         public var nextRun: String?
+        /// This node's offset after each scheduled time.
+        public var splaySeconds: Int?
+    }
+
+    public struct CurrentRun: Codable, Sendable, Equatable {
+        public var id: String
+        public var trigger: String
+        public var startedAt: String
+        public var elapsedSeconds: Int
+        public var step: String
+        public var keyspace: String?
+        public var segment: Int?
+        public var segments: Int?
+        public var segmentsDone: Int
+        public var segmentsFailed: Int
+        public var segmentsSkipped: Int
+        public var postponed: String?
+        public var resumes: String?
     }
 
     public struct JobRun: Codable, Sendable, Equatable {
+        public var id: String
+        public var trigger: String
         public var startedAt: String
-        public var finishedAt: String?
+        public var endedAt: String?
         public var result: String
-        public var message: String?
+        public var reason: String?
+    }
+
+    /// A reconcile pass that waits because a job holds the node.
+    public struct Deferred: Codable, Sendable, Equatable {
+        public var since: String
+        public var reason: String
     }
 
     public struct Reconcile: Codable, Sendable, Equatable {
@@ -80,6 +111,7 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         public var lastAt: String?
         public var driftCorrected: Int
         public var lastDrift: String?
+        public var deferred: Deferred?
     }
 
     public var node: String

@@ -9,12 +9,14 @@ public struct StatusRoutes: Sendable {
         public var body: String
     }
 
-    let state: NodeState
+    let snapshots: AgentSnapshots
+    let jobControls: JobControls
     let adminGroup: String
     let requestReconcile: @Sendable () -> Void
 
-    public init(state: NodeState, adminGroup: String, requestReconcile: @escaping @Sendable () -> Void) {
-        self.state = state
+    public init(snapshots: AgentSnapshots, jobs: JobControls, adminGroup: String, requestReconcile: @escaping @Sendable () -> Void) {
+        self.snapshots = snapshots
+        jobControls = jobs
         self.adminGroup = adminGroup
         self.requestReconcile = requestReconcile
     }
@@ -23,28 +25,52 @@ public struct StatusRoutes: Sendable {
         let route = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
         switch (method, route) {
         case ("GET", "/v1/health"), ("HEAD", "/v1/health"):
-            return json(200, await state.health())
+            return json(200, StatusAssembler.health(snapshots.inputs()))
         case ("GET", "/v1/status"), ("HEAD", "/v1/status"):
-            return json(200, await state.document())
+            return json(200, StatusAssembler.document(snapshots.inputs()))
+        case ("GET", "/v1/jobs"), ("HEAD", "/v1/jobs"):
+            return json(200, StatusAssembler.jobs(snapshots.inputs()))
         case ("GET", "/metrics"):
-            return Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Metrics.text(await state.document()))
+            let inputs = snapshots.inputs()
+            return Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                            body: Metrics.text(StatusAssembler.document(inputs)) + JobMetrics.text(inputs.jobs))
         case ("POST", _):
             // Changes need root or the admin group, known from the kernel, before anything else is said.
             guard let peer, peer.isAdmin(group: adminGroup) else {
                 let who = peer.map { "uid \($0.uid), gid \($0.gid)" } ?? "an unidentified peer"
                 return message(403, "forbidden: \(who) is neither root nor a member of the '\(adminGroup)' group")
             }
-            switch route {
-            case "/v1/reconcile":
+            if route == "/v1/reconcile" {
                 requestReconcile()
                 return message(202, "reconcile requested")
-            default:
-                return message(404, "no such action: \(route)")
             }
-        case (_, "/v1/health"), (_, "/v1/status"), (_, "/metrics"):
+            let parts = route.split(separator: "/").map(String.init)
+            guard parts.count == 4, parts[0] == "v1", parts[1] == "jobs", parts[3] == "start" || parts[3] == "cancel" else {
+                return message(404, "no such action: \(route) (POST /v1/reconcile, /v1/jobs/KIND/start or /v1/jobs/KIND/cancel)")
+            }
+            guard let kind = JobKind(rawValue: parts[2]) else {
+                return message(404, "no such job kind '\(parts[2])': one of \(JobKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if parts[3] == "cancel" {
+                return await jobControls.cancel(kind) ? message(200, "\(kind.rawValue) cancelled") : message(409, "no \(kind.rawValue) is running: nothing to cancel")
+            }
+            switch await jobControls.start(kind, keyspaces: Self.query(path, "keyspace")) {
+            case .success(let text): return message(202, text)
+            case .failure(let busy): return message(409, busy.message)
+            }
+        case (_, "/v1/health"), (_, "/v1/status"), (_, "/metrics"), (_, "/v1/jobs"):
             return message(405, "method \(method) is not allowed on \(route)")
         default:
-            return message(404, "not found: \(route) (try /v1/health, /v1/status or /metrics)")
+            return message(404, "not found: \(route) (try /v1/health, /v1/status, /v1/jobs or /metrics)")
+        }
+    }
+
+    /// Every value of `name` in the query string (`?keyspace=a&keyspace=b`).
+    static func query(_ path: String, _ name: String) -> [String] {
+        guard let query = path.split(separator: "?", maxSplits: 1).dropFirst().first else { return [] }
+        return query.split(separator: "&").compactMap { pair in
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            return kv.count == 2 && kv[0] == name ? String(kv[1]) : nil
         }
     }
 
@@ -95,5 +121,39 @@ enum Metrics {
 
     static func escape(_ text: String) -> String {
         text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
+    }
+}
+
+/// The jobs' counters in Prometheus' text format.
+enum JobMetrics {
+    static func text(_ jobs: [JobSnapshot]) -> String {
+        var out = ""
+        func metric(_ name: String, _ help: String, _ type: String, _ samples: [(labels: [(String, String)], value: String)]) {
+            guard !samples.isEmpty else { return }
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for sample in samples {
+                out += "\(name){" + sample.labels.map { "\($0.0)=\"\(Metrics.escape($0.1))\"" }.joined(separator: ",") + "} \(sample.value)\n"
+            }
+        }
+        let active = jobs.filter { $0.unavailable == nil }
+        metric("cassandra_agent_job_running", "1 while a run of the job is in progress.", "gauge",
+               active.map { ([("job", $0.kind.rawValue)], $0.current == nil ? "0" : "1") })
+        metric("cassandra_agent_job_runs_total", "Runs that ended, by result (kept in the state directory).", "counter",
+               active.flatMap { job in JobResult.allCases.map { ([("job", job.kind.rawValue), ("result", $0.rawValue)], String(job.history.counters.runs[$0.rawValue] ?? 0)) } })
+        metric("cassandra_agent_job_run_seconds_total", "Time spent in runs that ended.", "counter",
+               active.map { ([("job", $0.kind.rawValue)], String($0.history.counters.runSeconds)) })
+        let repair = active.filter { $0.kind == .repair }
+        metric("cassandra_agent_repair_segments_total", "Repair segments that ended, by result.", "counter",
+               repair.flatMap { job in ["succeeded", "failed", "skipped"].map { ([("result", $0)], String(job.history.counters.segments[$0] ?? 0)) } })
+        metric("cassandra_agent_repair_segment_seconds_total", "Time spent repairing segments that succeeded.", "counter",
+               repair.map { _ in ([], String(repair[0].history.counters.segmentSeconds)) }.map { (labels: [("job", "repair")], value: $0.1) })
+        metric("cassandra_agent_repair_postponements_total", "Times a segment was postponed, by reason.", "counter",
+               repair.flatMap { job in ["pending_compactions", "replica_down"].map { ([("reason", $0)], String(job.history.counters.postponements[$0] ?? 0)) } })
+        if let progress = repair.first?.current?.progress {
+            metric("cassandra_agent_repair_segment_current", "1-based segment in progress, of cassandra_agent_repair_segments.", "gauge",
+                   [([("job", "repair")], String(progress.segment ?? 0))])
+            metric("cassandra_agent_repair_segments", "Segments of the run in progress.", "gauge", [([("job", "repair")], String(progress.segments ?? 0))])
+        }
+        return out
     }
 }

@@ -1,0 +1,80 @@
+/// The snapshots every service publishes, in one place for the socket to read.
+/// Nothing here decides anything: `StatusAssembler` does, from `inputs()`.
+public struct AgentSnapshots: Sendable {
+    public let host: String
+    public let reconcile: Published<ReconcileSnapshot>
+    public let observation: Published<NodeObservation?>
+    public let jobs: [JobKind: Published<JobSnapshot>]
+    public let observeInterval: Double
+    public let expiryWarningDays: Int
+    public let clock: any WallClock
+
+    public init(host: String, desiredStatePath: String, observeInterval: Double, expiryWarningDays: Int, clock: any WallClock) {
+        self.host = host
+        reconcile = Published(ReconcileSnapshot(desiredStatePath: desiredStatePath))
+        observation = Published(nil)
+        var jobs: [JobKind: Published<JobSnapshot>] = [:]
+        for kind in JobKind.allCases {
+            var snapshot = JobSnapshot(kind: kind)
+            if kind != .repair {
+                snapshot.unavailable = "this version of the agent does not run \(kind.rawValue) jobs yet; the \(kind.rawValue) section is validated but nothing runs"
+            }
+            jobs[kind] = Published(snapshot)
+        }
+        self.jobs = jobs
+        self.observeInterval = observeInterval
+        self.expiryWarningDays = expiryWarningDays
+        self.clock = clock
+    }
+
+    /// The desired state in force, for services that act on it.
+    public var desiredState: @Sendable () -> DesiredState? {
+        let reconcile = reconcile
+        return { reconcile.value.inForce?.state }
+    }
+
+    public func inputs() -> StatusInputs {
+        var jobSnapshots = JobKind.allCases.compactMap { jobs[$0]?.value }
+        // Unavailable kinds show whether the desired state asks for them.
+        let desired = reconcile.value.inForce?.state
+        for index in jobSnapshots.indices where jobSnapshots[index].unavailable != nil {
+            switch jobSnapshots[index].kind {
+            case .backup:
+                jobSnapshots[index].enabled = desired?.backup?.enabled ?? false
+                jobSnapshots[index].schedule = desired?.backup?.schedule?.expression
+            case .patching:
+                jobSnapshots[index].enabled = desired?.patching?.enabled ?? false
+                jobSnapshots[index].schedule = desired?.patching?.window?.expression
+            default: break
+            }
+        }
+        return StatusInputs(host: host, reconcile: reconcile.value, observation: observation.value, jobs: jobSnapshots,
+                            observeInterval: observeInterval, expiryWarningDays: expiryWarningDays, now: clock.now())
+    }
+}
+
+/// What the socket's job actions reach: start and cancel per kind.
+public struct JobControls: Sendable {
+    let repair: RepairService?
+
+    public init(repair: RepairService?) {
+        self.repair = repair
+    }
+
+    public func start(_ kind: JobKind, keyspaces: [String]) async -> Result<String, NodeLease.Busy> {
+        switch kind {
+        case .repair:
+            guard let repair else { return .failure(.init(message: "repair is not running in this agent")) }
+            return await repair.start(keyspaces: keyspaces)
+        default:
+            return .failure(.init(message: "this version of the agent does not run \(kind.rawValue) jobs yet"))
+        }
+    }
+
+    public func cancel(_ kind: JobKind) async -> Bool {
+        switch kind {
+        case .repair: await repair?.cancel() ?? false
+        default: false
+        }
+    }
+}

@@ -1,0 +1,143 @@
+/// The checks, each with a level, a stable reason code and a sentence an
+/// operator can act on, in a fixed order. Pure: from the snapshots and the time.
+enum NodeChecks {
+    static func all(_ inputs: StatusInputs) -> [HealthCheck] {
+        var checks = CheckList(now: inputs.now)
+        desiredState(inputs, &checks)
+        jobs(inputs, &checks)
+        node(inputs, &checks)
+        return checks.items
+    }
+
+    struct CheckList {
+        let now: Double
+        var items: [HealthCheck] = []
+
+        mutating func add(_ name: String, _ level: HealthLevel, _ reason: String, _ message: String, at: Double? = nil) {
+            items.append(HealthCheck(name: name, level: level, reason: reason, message: message,
+                                     observedAt: at.map { Timestamp.iso8601(Int64($0)) }, ageSeconds: at.map { max(0, Int(now - $0)) }))
+        }
+    }
+
+    static func desiredState(_ inputs: StatusInputs, _ checks: inout CheckList) {
+        let r = inputs.reconcile
+        let now = inputs.now
+        if r.inForce == nil {
+            checks.add("desired_state", .critical, "desired_state.none_applied",
+                       r.refused == nil ? "no desired state has been applied yet: write \(r.desiredStatePath)"
+                           : "no valid desired state has been applied: \(r.desiredStatePath) was refused; fix the errors listed under desiredState.lastRefused")
+        } else if let refused = r.refused {
+            checks.add("desired_state", .warning, "desired_state.refused",
+                       "the latest \(refused.file) was refused (\(refused.errors.count) error(s)); the previous desired state stays in force until it is fixed")
+        } else {
+            checks.add("desired_state", .ok, "desired_state.in_force", "desired state generation \(r.inForce?.generation.map(String.init) ?? "?") is in force")
+        }
+        if let deferred = r.deferred {
+            checks.add("desired_state.install", .warning, "reconcile.deferred",
+                       "a change to install waits: \(deferred.reason); it is installed as soon as the job lets it", at: deferred.since)
+        }
+        for entry in r.storeCertificates {
+            let left = entry.certificate.notAfter - Int64(now)
+            if left < 0 {
+                checks.add("tls \(entry.store)", .critical, "tls.expired", "\(entry.certificate.subject) in \(entry.store) expired on \(Timestamp.iso8601(entry.certificate.notAfter)): peers and clients refuse it; replace the certificate file")
+            } else if left < Int64(inputs.expiryWarningDays) * 86_400 {
+                checks.add("tls \(entry.store)", .warning, "tls.expiring",
+                           "\(entry.certificate.subject) in \(entry.store) expires in \(left / 86_400) day(s), on \(Timestamp.iso8601(entry.certificate.notAfter)); renew it and update the file")
+            }
+        }
+        if let pending = r.pendingRestart {
+            checks.add("restart", .warning, "restart.pending",
+                       "Cassandra must restart to pick up \(pending.settings.joined(separator: ", ")); the rolling restart does it in the patch window, or restart it yourself",
+                       at: pending.since)
+        }
+    }
+
+    static func node(_ inputs: StatusInputs, _ checks: inout CheckList) {
+        let now = inputs.now
+        guard let observation = inputs.observation else {
+            checks.add("observation", .warning, "observation.none_yet", "the node has not been observed yet")
+            return
+        }
+        let at = observation.at
+        if now - at > max(3 * inputs.observeInterval, 30) {
+            checks.add("observation", .warning, "observation.stale", "the last observation is \(Int(now - at)) s old: nodetool or systemctl may be hanging", at: at)
+        }
+        if let error = observation.unitError {
+            checks.add("cassandra.service", .critical, "unit.unknown", "cannot ask systemd about Cassandra: \(error)", at: at)
+        } else if observation.unitActive != true {
+            checks.add("cassandra.service", .critical, "unit.inactive",
+                       "the Cassandra unit is \(observation.unitState ?? "not active"): Cassandra is not running; `systemctl start cassandra` (or see `journalctl -u cassandra`)", at: at)
+            return
+        } else {
+            checks.add("cassandra.service", .ok, "unit.active", "the Cassandra unit is active", at: at)
+        }
+        if let error = observation.nodetoolError {
+            checks.add("cassandra.jmx", .critical, "jmx.unreachable", "nodetool cannot reach Cassandra: \(error); it may still be starting, or stuck", at: at)
+            return
+        }
+        if observation.mode == .drained || observation.mode == .draining {
+            checks.add("cassandra.mode", .critical, "node.drained", "the node is drained: it serves no clients and accepts no writes until Cassandra is restarted", at: at)
+        }
+        if observation.nativeTransport == false {
+            checks.add("cassandra.native_transport", .critical, "native_transport.disabled",
+                       "native transport is disabled on this node: clients cannot connect; `nodetool enablebinary` or restart", at: at)
+        }
+        if observation.gossip == false {
+            checks.add("cassandra.gossip", .critical, "gossip.disabled",
+                       "gossip is not running on this node: the cluster sees it as down; `nodetool enablegossip` or restart", at: at)
+        }
+        if let status = observation.status {
+            let me = observation.info?.hostID
+            let down = status.nodes.filter { $0.liveness != .up && $0.hostID != me }
+            if down.isEmpty {
+                checks.add("cluster.peers", .ok, "peers.up", "all \(status.nodes.count) nodes are up", at: at)
+            } else {
+                checks.add("cluster.peers", .warning, "peers.down",
+                           "\(down.count) of \(status.nodes.count) nodes are down: \(down.map { "\($0.endpoint.address) (\($0.datacenter)/\($0.rack))" }.joined(separator: ", "))", at: at)
+            }
+        }
+        for disk in observation.disks {
+            if let error = disk.error {
+                checks.add("disk \(disk.path)", .warning, "disk.unknown", "cannot check free space of \(disk.path): \(error)", at: at)
+            } else if let fraction = disk.freeFraction {
+                let percent = Int((fraction * 100).rounded(.down))
+                let level: HealthLevel = fraction < 0.10 ? .critical : fraction < 0.20 ? .warning : .ok
+                checks.add("disk \(disk.path)", level, level == .ok ? "disk.ok" : "disk.low",
+                           level == .ok ? "\(percent)% free" : "only \(percent)% free on \(disk.path): compaction needs room; clear snapshots (`nodetool clearsnapshot`) or add space", at: at)
+            }
+        }
+    }
+
+    static func jobs(_ inputs: StatusInputs, _ checks: inout CheckList) {
+        let now = inputs.now
+        for job in inputs.jobs {
+            let name = "job \(job.kind.rawValue)"
+            if let unavailable = job.unavailable {
+                if job.enabled { checks.add(name, .warning, "\(job.kind.rawValue).not_available", unavailable) }
+                continue
+            }
+            if let problem = job.journalProblem {
+                checks.add(name, .warning, "job.journal_unwritable", "\(problem): a run cut short by a crash may not be resumed")
+            }
+            if let progress = job.current?.progress, let reason = progress.postponed, let since = progress.postponedSince, now - since >= job.postponeWarning {
+                checks.add(name, .warning, "\(job.kind.rawValue).postponed",
+                           "the \(job.kind.rawValue) has been postponed for \(DurationText.format((now - since).rounded())): \(reason); it cannot run until that clears", at: since)
+            }
+            let warning = job.current?.progress?.serverSideWarning ?? (job.lastRun?.reason?.contains("may still be running inside Cassandra") == true ? job.lastRun?.reason : nil)
+            if let warning {
+                checks.add(name, .warning, "\(job.kind.rawValue).server_side_running", warning)
+            }
+            if let last = job.lastRun, last.result == .failed {
+                checks.add(name, .warning, "\(job.kind.rawValue).failed", "the last \(job.kind.rawValue) (\(last.id)) failed: \(last.reason ?? "no reason recorded")", at: last.endedAt)
+            }
+            if job.kind == .repair, job.enabled, let deadline = job.deadlineSeconds, let base = job.history.lastCompleteCycleAt ?? job.history.trackedSince,
+               now - base > deadline {
+                let days = Int((now - base) / 86_400)
+                let grace = Int((job.gcGraceSeconds ?? 864_000) / 86_400)
+                let since = job.history.lastCompleteCycleAt.map { "since \(Timestamp.iso8601(Int64($0)))" } ?? "since the agent began counting at \(Timestamp.iso8601(Int64(base)))"
+                checks.add(name, .warning, "repair.overdue",
+                           "no repair of every keyspace has completed \(since) (\(days) day(s)); past gc_grace_seconds (\(grace) days) deleted data can come back on replicas that missed the tombstones: `cassandra-agent job start repair`")
+            }
+        }
+    }
+}

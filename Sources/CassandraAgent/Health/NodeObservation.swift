@@ -1,0 +1,42 @@
+/// What the observer last saw of the node (systemctl, nodetool, free space), with when.
+public struct NodeObservation: Sendable {
+    public var at: Double
+    public var unitActive: Bool?
+    public var unitState: String?
+    public var unitError: String?
+    public var info: NodetoolInfo?
+    public var status: NodetoolStatus?
+    public var nativeTransport: Bool?
+    public var gossip: Bool?
+    public var mode: NodetoolNetstats.Mode?
+    public var nodetoolError: String?
+    public var disks: [DiskSpace] = []
+
+    public init(at: Double) {
+        self.at = at
+    }
+
+    /// Cassandra's start, from its uptime: when it last read its config files.
+    public var cassandraStartedAt: Double? {
+        info.map { at - Double($0.uptimeSeconds) }
+    }
+}
+
+public struct DiskSpace: Sendable, Equatable {
+    public var path: String
+    public var freeBytes: Int64?
+    public var totalBytes: Int64?
+    public var error: String?
+
+    public init(path: String, freeBytes: Int64? = nil, totalBytes: Int64? = nil, error: String? = nil) {
+        self.path = path
+        self.freeBytes = freeBytes
+        self.totalBytes = totalBytes
+        self.error = error
+    }
+
+    public var freeFraction: Double? {
+        guard let free = freeBytes, let total = totalBytes, total > 0 else { return nil }
+        return Double(free) / Double(total)
+    }
+}
