@@ -16,10 +16,11 @@ final class AgentUnderTest: Sendable {
 
     let version: String
 
-    init(environment extra: [String: String] = [:], adminGroup: String = "root", socketMode: String = "0660", observeSeconds: Double = 0.3, version: String = "4.1") throws {
+    init(environment extra: [String: String] = [:], adminGroup: String = "root", socketMode: String = "0660", observeSeconds: Double = 0.3, version: String = "4.1",
+         simulator: [String] = [], nodetoolTimeoutSeconds: Double = 30, before: (TemporaryDirectory) throws -> Void = { _ in }) throws {
         self.version = version
         chmod(dir.path, 0o755)
-        let initProcess = try SimulatedClusterTests.Cluster.sim(["init", "--dir", dir.path + "/sim", "--version", version, "--datacenters", "DC1:3x1", "--name", "Demo", "--gossip-delay", "0.5"])
+        let initProcess = try SimulatedClusterTests.Cluster.sim(["init", "--dir", dir.path + "/sim", "--version", version, "--datacenters", "DC1:3x1", "--name", "Demo", "--gossip-delay", "0.5"] + simulator)
         guard initProcess.exitCode == 0 else { throw SimulationError("init failed: \(initProcess.stderr)") }
         dir.write("agent.yaml", """
         desiredState: \(dir.path)/etc/desired-state.yaml
@@ -33,9 +34,10 @@ final class AgentUnderTest: Sendable {
         files: {owner: root, group: root, mode: "0640"}
         observeSeconds: \(observeSeconds)
         resyncSeconds: 0.5
-        nodetoolTimeoutSeconds: 30
+        nodetoolTimeoutSeconds: \(nodetoolTimeoutSeconds)
 
         """)
+        try before(dir)
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = nil
         environment["JOURNAL_STREAM"] = nil

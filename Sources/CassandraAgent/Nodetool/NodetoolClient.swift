@@ -151,6 +151,11 @@ public struct NodetoolClient: Sendable {
         }
     }
 
+    /// Runs the words of one repair command (`RepairSegment.arguments`) and reads what it printed.
+    public func repair(arguments: [String], timeout: Duration) async throws(NodetoolError) -> NodetoolRepairOutput {
+        try await parsed(arguments, timeout: timeout, NodetoolRepairOutput.parse)
+    }
+
     /// Runs a repair to its end. A repair that reports failure throws `.failed` with its reason.
     public func repair(_ options: RepairOptions, timeout: Duration) async throws(NodetoolError) -> NodetoolRepairOutput {
         try await parsed(options.arguments, timeout: timeout, NodetoolRepairOutput.parse)

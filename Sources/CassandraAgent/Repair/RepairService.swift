@@ -265,12 +265,14 @@ public actor RepairService: Service {
     }
 
     func repairSegment(_ arguments: [String], timeout: Double, nodetool: NodetoolClient) async -> RepairWorkflow.Outcome {
-        let result: Result<String, NodetoolError>? = await interruptible {
-            do throws(NodetoolError) { return .success(try await nodetool.run(arguments, timeout: .milliseconds(Int64(timeout * 1000)))) } catch { return .failure(error) }
+        let result: Result<NodetoolRepairOutput, NodetoolError>? = await interruptible {
+            do throws(NodetoolError) { return .success(try await nodetool.repair(arguments: arguments, timeout: .milliseconds(Int64(timeout * 1000)))) } catch { return .failure(error) }
         }
         switch result {
-        case .success?:
-            return .succeeded
+        case .success(let output)?:
+            // Exit 0 is not enough: nodetool must have said the repair completed (or that there was nothing to do).
+            if output.succeeded || (output.commands.isEmpty && !output.skipped.isEmpty) { return .succeeded }
+            return .failed("nodetool \(arguments.joined(separator: " ")) exited 0 but never printed 'Repair completed successfully'\(output.failure.map { ": \($0)" } ?? "")", timedOut: false)
         case .failure(let error)?:
             if cancelRequested || stopping { return .cancelled }
             if case .failed(let failure) = error, failure.kind == .timedOut {

@@ -1,0 +1,187 @@
+import Foundation
+import Testing
+@testable import CassandraAgent
+
+/// Repair driven the way an operator drives it: `cassandra-agent run` on a
+/// simulated node, `cassandra-agent job start|cancel repair`, `jobs`, status.
+@Suite(.serialized) struct DaemonRepairTests {
+    static let repairSection = """
+    repair:
+      enabled: true
+      schedule: "0 1 * * SUN"
+      type: primary-range
+      splay: 0s
+      retries: 1
+      retryBackoff: 1s
+      segmentTimeout: 20s
+    """
+
+    func job(_ agent: AgentUnderTest, _ arguments: [String]) throws -> ProcessResult {
+        try runAgent(arguments + ["--socket", agent.socket])
+    }
+
+    func repairJob(_ agent: AgentUnderTest, within seconds: Double = 30, _ condition: (StatusDocument.Job) -> Bool) async throws -> StatusDocument.Job? {
+        try await agent.waitFor(seconds) { $0.jobs["repair"].map(condition) ?? false }?.jobs["repair"]
+    }
+
+    func sim(_ agent: AgentUnderTest, _ arguments: [String]) throws {
+        let result = try runProcess(Paths.simulatorExecutable, arguments + ["--dir", agent.sim])
+        #expect(result.exitCode == 0, "cassandra-sim \(arguments): \(result.stderr)")
+    }
+
+    /// The nodetool repair processes of this cluster still alive.
+    func repairProcesses(_ agent: AgentUnderTest) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid -> String? in
+            guard Int(pid) != nil, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+            let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return words.contains(agent.sim) && words.contains("repair") ? words.joined(separator: " ") : nil
+        }
+    }
+
+    @Test func runNowRepairCompletesWithProgressAndTheJobCommandsReportIt() async throws {
+        let agent = try AgentUnderTest(simulator: ["--repair-seconds", "0.3"])
+        try agent.drop(agent.desiredState(extra: Self.repairSection))
+        let idle = try #require(try await repairJob(agent) { $0.enabled && $0.state == .idle })
+        #expect(idle.nextRun?.hasSuffix("T01:00:00Z") == true)
+        let started = try job(agent, ["job", "start", "repair"])
+        #expect(started.exitCode == 0, "\(started.stderr)")
+        #expect(started.stdout.contains("started"))
+        // A second start while it runs is refused with the reason.
+        let again = try job(agent, ["job", "start", "repair"])
+        #expect(again.exitCode == 1)
+        #expect(again.stderr.contains("refused:"))
+        let running = try await repairJob(agent) { $0.current?.segment != nil }
+        #expect(running?.current?.segments == 1)
+        let done = try #require(try await repairJob(agent) { $0.lastRun != nil })
+        #expect(done.lastRun?.result == "succeeded", "\(String(describing: done.lastRun))")
+        #expect(done.lastRun?.reason == "repaired 1 segment(s) of shop")
+        #expect(done.current == nil && done.state == .idle)
+        let simState = try SimulationDirectory(agent.sim).load()
+        #expect(simState.repairCommands == 1)
+        let list = try job(agent, ["jobs"])
+        #expect(list.exitCode == 0)
+        #expect(list.stdout.contains("repair: idle"))
+        #expect(list.stdout.contains(": succeeded at "))
+        #expect(list.stdout.contains("backup: disabled"))
+        let json = try job(agent, ["jobs", "--json"])
+        let decoded = try JSONDecoder().decode([String: StatusDocument.Job].self, from: Data(json.stdout.utf8))
+        #expect(decoded["repair"]?.lastRun?.id == done.lastRun?.id)
+        let metrics = try #require(try StatusClient.get("/metrics", socket: agent.socket).body)
+        #expect(metrics.contains("cassandra_agent_job_runs_total{job=\"repair\",result=\"succeeded\"} 1"))
+        #expect(metrics.contains("cassandra_agent_repair_segments_total{result=\"succeeded\"} 1"))
+        // Nothing to cancel now; unknown kinds and an unreachable agent have their own exits.
+        #expect(try job(agent, ["job", "cancel", "repair"]).exitCode == 1)
+        #expect(try runAgent(["job", "start", "backups", "--socket", agent.socket]).exitCode == 64)
+        #expect(try runAgent(["jobs", "--socket", agent.dir.path + "/nowhere.sock"]).exitCode == 3)
+        #expect(agent.stop() == 0)
+    }
+
+    @Test func aSlotMissedWhileTheAgentWasDownRunsOnceAtStart() async throws {
+        // The journal says the last slot handled was a week ago: this Sunday's 01:00 passed while the agent was down.
+        let now = Date().timeIntervalSince1970
+        let agent = try AgentUnderTest(simulator: ["--repair-seconds", "0.2"]) { dir in
+            var journal = JobHistory()
+            journal.lastSlot = now - 7 * 86400
+            journal.trackedSince = now - 30 * 86400
+            try JobHistoryStore(stateDirectory: dir.path + "/state").save(journal, .repair)
+        }
+        try agent.drop(agent.desiredState(extra: """
+        repair:
+          enabled: true
+          schedule: "* * * * *"
+          splay: 0s
+          missedRunGrace: 1d
+        """))
+        let done = try #require(try await repairJob(agent) { $0.lastRun != nil })
+        #expect(done.lastRun?.trigger == "missed")
+        #expect(done.lastRun?.result == "succeeded")
+        // Once: the next run is the next minute, not a backlog.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try SimulationDirectory(agent.sim).load().repairCommands == 1)
+        // The overdue-cycle warning is gone now that a full cycle completed.
+        #expect(try agent.status()?.checks.contains { $0.reason == "repair.overdue" } == false)
+        #expect(agent.stop() == 0)
+    }
+
+    @Test func failuresAndGarbageEndTheRunWithAReasonWhileTheScheduleAndHealthSurvive() async throws {
+        let agent = try AgentUnderTest(simulator: ["--repair-seconds", "0.2"])
+        try agent.drop(agent.desiredState(extra: Self.repairSection))
+        _ = try await repairJob(agent) { $0.state == .idle }
+        try sim(agent, ["fault", "127.0.1.1", "repair-fail"])
+        #expect(try job(agent, ["job", "start", "repair"]).exitCode == 0)
+        let failed = try #require(try await repairJob(agent) { $0.lastRun != nil })
+        #expect(failed.lastRun?.result == "failed")
+        #expect(failed.lastRun?.reason?.contains("injected fault") == true, "\(failed.lastRun?.reason ?? "")")
+        #expect(failed.nextRun != nil && failed.state == .idle)
+        let status = try #require(try agent.status())
+        #expect(status.checks.contains { $0.reason == "repair.failed" && $0.level == .warning })
+        #expect(try StatusClient.get("/v1/health", socket: agent.socket).status == 200)
+
+        try sim(agent, ["fault", "127.0.1.1", "all", "--clear"])
+        try sim(agent, ["fault", "127.0.1.1", "garbage"])
+        let first = failed.lastRun?.id
+        try await Task.sleep(for: .seconds(1.1))   // run ids are per second
+        #expect(try job(agent, ["job", "start", "repair"]).exitCode == 0)
+        let garbage = try #require(try await repairJob(agent) { $0.lastRun?.id != first })
+        #expect(garbage.lastRun?.result == "failed")
+        #expect(garbage.lastRun?.reason?.contains("cannot plan the repair") == true, "\(garbage.lastRun?.reason ?? "")")
+        #expect(try StatusClient.get("/v1/health", socket: agent.socket).status == 200)
+        #expect(agent.stop() == 0)
+    }
+
+    @Test func aReplicaDownPostponesWithItsReasonAndCancelKillsTheChildAtOnce() async throws {
+        let agent = try AgentUnderTest(simulator: ["--repair-seconds", "0.2"])
+        try agent.drop(agent.desiredState(extra: Self.repairSection))
+        _ = try await repairJob(agent) { $0.state == .idle }
+        let other = SimulatedClusterTests.Cluster.sim
+        _ = try other(["systemctl", "--dir", agent.sim, "--node", "127.0.1.2", "stop", "cassandra"])
+        try sim(agent, ["clock", "--advance", "5"])
+        #expect(try job(agent, ["job", "start", "repair"]).exitCode == 0)
+        let postponed = try #require(try await repairJob(agent) { $0.current?.postponed != nil })
+        #expect(postponed.current?.postponed?.contains("is down (127.0.1.2)") == true, "\(postponed.current?.postponed ?? "")")
+        #expect(try SimulationDirectory(agent.sim).load().repairCommands == 0, "a postponed segment runs no repair")
+        #expect(try job(agent, ["job", "cancel", "repair"]).exitCode == 0)
+        let cancelled = try #require(try await repairJob(agent) { $0.lastRun != nil })
+        #expect(cancelled.lastRun?.result == "cancelled")
+
+        // A repair in flight: its nodetool is killed by the cancel, within a second.
+        _ = try other(["systemctl", "--dir", agent.sim, "--node", "127.0.1.2", "start", "cassandra"])
+        try sim(agent, ["clock", "--advance", "5"])
+        try sim(agent, ["fault", "127.0.1.1", "slow", "--seconds", "60"])
+        try await Task.sleep(for: .seconds(1.1))
+        #expect(try job(agent, ["job", "start", "repair"]).exitCode == 0)
+        _ = try await repairJob(agent, within: 120) { $0.current?.step.hasPrefix("repairing") == true }
+        #expect(!repairProcesses(agent).isEmpty)
+        let cancelledAt = Date()
+        #expect(try job(agent, ["job", "cancel", "repair"]).exitCode == 0)
+        while !repairProcesses(agent).isEmpty && Date().timeIntervalSince(cancelledAt) < 5 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(repairProcesses(agent).isEmpty)
+        #expect(Date().timeIntervalSince(cancelledAt) < 1.5, "the nodetool child is killed at once")
+        try sim(agent, ["fault", "127.0.1.1", "all", "--clear"])
+        let second = try #require(try await repairJob(agent, within: 60) { $0.lastRun?.id != cancelled.lastRun?.id && $0.lastRun != nil })
+        #expect(second.lastRun?.result == "cancelled")
+        #expect(agent.stop() == 0)
+    }
+
+    @Test func aKillDuringARepairLeavesItInterruptedAndTheNextAgentResumesIt() async throws {
+        let agent = try AgentUnderTest(simulator: ["--repair-seconds", "4"])
+        try agent.drop(agent.desiredState(extra: Self.repairSection))
+        _ = try await repairJob(agent) { $0.state == .idle }
+        #expect(try job(agent, ["job", "start", "repair"]).exitCode == 0)
+        _ = try await repairJob(agent) { $0.current?.step.hasPrefix("repairing") == true }
+        kill(agent.process.processIdentifier, SIGKILL)
+        agent.process.waitUntilExit()
+        // The journal still says running: only the next agent may say otherwise, and it says interrupted.
+        let (journal, _) = JobHistoryStore(stateDirectory: agent.dir.path + "/state").load(.repair)
+        #expect(journal.current != nil)
+        try? FileManager.default.removeItem(atPath: agent.socket)
+        let next = try BackgroundProcess(Paths.agentExecutable, ["run", "--config", agent.configFile], environment: ProcessInfo.processInfo.environment)
+        defer { next.terminate(); next.waitUntilExit() }
+        let resumed = try #require(try await repairJob(agent, within: 60) { $0.lastRun?.trigger == "resume" })
+        #expect(resumed.lastRun?.result == "succeeded")
+        let history = JobHistoryStore(stateDirectory: agent.dir.path + "/state").load(.repair).history
+        #expect(history.runs.map(\.result) == [.interrupted, .succeeded])
+        #expect(history.runs.first?.reason?.hasPrefix("the agent stopped during \"repairing shop\"") == true)
+        #expect(resumed.current == nil)
+    }
+}
