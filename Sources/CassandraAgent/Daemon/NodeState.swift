@@ -131,7 +131,7 @@ public actor NodeState {
         func job(_ enabled: Bool?, _ schedule: CronSchedule?, _ kind: String) -> StatusDocument.Job {
             StatusDocument.Job(
                 enabled: enabled ?? false, schedule: schedule?.expression, lastRun: jobRuns[kind],
-                nextRun: enabled == true ? schedule.flatMap { $0.next(after: Int64(now)) }.map(Timestamp.iso8601) : nil)
+                nextRun: enabled == true ? schedule.flatMap { $0.next(after: Int64(now), in: .utc) }.map(Timestamp.iso8601) : nil)
         }
         return StatusDocument(
             node: displayName,
