@@ -50,7 +50,9 @@ public struct TimeZoneRules: Sendable, Equatable, CustomStringConvertible {
     /// The instants whose wall clock reads `local`, ascending: one on most days, none
     /// in a spring-forward gap, two in a fall-back fold.
     public func instants(of local: LocalDateTime) -> [Int64] {
-        guard abs(local.year) < 100_000_000 else { return [] }
+        // Far beyond any schedule, and small enough that the wall-clock arithmetic cannot overflow.
+        let bound = 100_000_000
+        guard [local.year, local.month, local.day, local.hour, local.minute, local.second].allSatisfy({ abs($0) < bound }) else { return [] }
         return instants(ofWall: local.wallSeconds)
     }
 
