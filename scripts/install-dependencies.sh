@@ -2,9 +2,10 @@
 # Installs the Debian packages the agent builds and is tested against.
 # libyaml-dev: YAML parsing; libssl-dev: OpenSSL (hashes, X.509, PKCS12);
 # libsystemd-dev: sd_notify/journal; openjdk-17-jre-headless: keytool and a JVM,
-# the real peer for every keystore written. Idempotent; needs root.
+# the real peer for every keystore written; tzdata: the zone files schedules and
+# patch windows read (/usr/share/zoneinfo). Idempotent; needs root.
 set -euo pipefail
-packages=(pkg-config libyaml-dev libssl-dev libsystemd-dev openjdk-17-jre-headless openssl python3 curl systemd util-linux)
+packages=(pkg-config libyaml-dev libssl-dev libsystemd-dev openjdk-17-jre-headless openssl python3 curl systemd util-linux tzdata)
 if [ "${1:-}" = "--print" ]; then echo "${packages[@]}"; exit 0; fi
 missing=()
 for p in "${packages[@]}"; do

@@ -90,39 +90,54 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension CronSchedule {
-    /// The first minute after `epochSeconds` the schedule fires at, in the host's
-    /// local time (as cron reads a crontab); nil if none within five years.
-    public func next(after epochSeconds: Int64) -> Int64? {
-        var time = time_t(epochSeconds - epochSeconds % 60 + 60)
-        var parts = tm()
-        for _ in 0..<200_000 {
-            guard localtime_r(&time, &parts) != nil else { return nil }
-            if !months.contains(Int(parts.tm_mon) + 1) {
-                parts.tm_mon += 1; parts.tm_mday = 1; parts.tm_hour = 0; parts.tm_min = 0
-            } else if !matches(minute: Int(parts.tm_min), hour: Int(parts.tm_hour), day: Int(parts.tm_mday), month: Int(parts.tm_mon) + 1, weekday: Int(parts.tm_wday))
-                        && !dayMatches(parts) {
-                parts.tm_mday += 1; parts.tm_hour = 0; parts.tm_min = 0
-            } else if !hours.contains(Int(parts.tm_hour)) {
-                parts.tm_hour += 1; parts.tm_min = 0
-            } else if !minutes.contains(Int(parts.tm_min)) {
-                parts.tm_min += 1
-            } else {
-                return Int64(time)
+    /// The first minute after `epochSeconds` at which the schedule fires in `zone`
+    /// (crontab(5) fields read on the zone's wall clock), or nil if none within eight
+    /// years (enough for `0 0 29 2 *` across a century's skipped leap day).
+    ///
+    /// Daylight-saving changes, as operators expect of cron:
+    /// - a time skipped by a spring-forward gap fires once, at the first instant after
+    ///   the gap (02:30 on Berlin's spring-forward day fires at 03:00 CEST); several
+    ///   skipped times collapse into that one firing;
+    /// - a time that occurs twice in a fall-back fold fires once, at its first
+    ///   occurrence (02:30 CEST, not 02:30 CET again an hour later).
+    ///
+    /// Candidates are visited by day, then hour, then minute, so a yearly schedule costs
+    /// a few hundred day checks, not hundreds of thousands of minutes.
+    public func next(after epochSeconds: Int64, in zone: TimeZoneRules) -> Int64? {
+        guard TimeZoneRules.instantRange.contains(epochSeconds) else { return nil }
+        // Every wall reading up to the one at `epochSeconds` was first reached by then,
+        // so only later readings can fire after it.
+        let wall = epochSeconds + Int64(zone.offset(at: epochSeconds))
+        let firstWall = CivilCalendar.floorDiv(wall, 60) * 60 + 60
+        var day = CivilCalendar.floorDiv(firstWall, 86_400)
+        let lastDay = day + 8 * 366
+        let sortedHours = hours.sorted(), sortedMinutes = minutes.sorted()
+        while day <= lastDay {
+            let date = CivilCalendar.date(ofDay: day)
+            guard months.contains(date.month) else {
+                day = CivilCalendar.days(year: date.year, month: date.month + 1, day: 1)
+                continue
             }
-            parts.tm_sec = 0
-            parts.tm_isdst = -1
-            time = mktime(&parts)
+            if dayMatches(day: date.day, weekday: CivilCalendar.weekday(ofDay: day)) {
+                for hour in sortedHours {
+                    let hourWall = day * 86_400 + Int64(hour) * 3600
+                    if hourWall + 3599 < firstWall { continue }
+                    for minute in sortedMinutes {
+                        let candidate = hourWall + Int64(minute) * 60
+                        if candidate < firstWall { continue }
+                        let instant = zone.firstInstant(atOrAfterWall: candidate)
+                        if instant > epochSeconds { return instant }
+                    }
+                }
+            }
+            day += 1
         }
         return nil
     }
 
-    private func dayMatches(_ parts: tm) -> Bool {
-        let dom = daysOfMonth.contains(Int(parts.tm_mday)), dow = daysOfWeek.contains(Int(parts.tm_wday))
+    private func dayMatches(day: Int, weekday: Int) -> Bool {
+        let dom = daysOfMonth.contains(day), dow = daysOfWeek.contains(weekday)
         return dayOfMonthRestricted && dayOfWeekRestricted ? dom || dow : dom && dow
     }
 }
