@@ -51,13 +51,14 @@ import Testing
         #expect(again.exitCode == 1)
         #expect(again.stderr.contains("refused:"))
         let running = try await repairJob(agent) { $0.current?.segment != nil }
-        #expect(running?.current?.segments == 1)
+        // RF > 1 keyspaces of the simulated cluster: shop (3), system_distributed (3), system_traces (2).
+        #expect(running?.current?.segments == 3)
         let done = try #require(try await repairJob(agent) { $0.lastRun != nil })
         #expect(done.lastRun?.result == "succeeded", "\(String(describing: done.lastRun))")
-        #expect(done.lastRun?.reason == "repaired 1 segment(s) of shop")
+        #expect(done.lastRun?.reason == "repaired 3 segment(s) of shop, system_distributed, system_traces")
         #expect(done.current == nil && done.state == .idle)
         let simState = try SimulationDirectory(agent.sim).load()
-        #expect(simState.repairCommands == 1)
+        #expect(simState.repairCommands == 3)
         let list = try job(agent, ["jobs"])
         #expect(list.exitCode == 0)
         #expect(list.stdout.contains("repair: idle"))
@@ -68,7 +69,7 @@ import Testing
         #expect(decoded["repair"]?.lastRun?.id == done.lastRun?.id)
         let metrics = try #require(try StatusClient.get("/metrics", socket: agent.socket).body)
         #expect(metrics.contains("cassandra_agent_job_runs_total{job=\"repair\",result=\"succeeded\"} 1"))
-        #expect(metrics.contains("cassandra_agent_repair_segments_total{result=\"succeeded\"} 1"))
+        #expect(metrics.contains("cassandra_agent_repair_segments_total{result=\"succeeded\"} 3"))
         // Nothing to cancel now; unknown kinds and an unreachable agent have their own exits.
         #expect(try job(agent, ["job", "cancel", "repair"]).exitCode == 1)
         #expect(try runAgent(["job", "start", "backups", "--socket", agent.socket]).exitCode == 64)
@@ -85,19 +86,23 @@ import Testing
             journal.trackedSince = now - 30 * 86400
             try JobHistoryStore(stateDirectory: dir.path + "/state").save(journal, .repair)
         }
+        // An hourly schedule whose minute came two minutes ago.
+        let minute = (Int(now / 60) - 2) % 60
         try agent.drop(agent.desiredState(extra: """
         repair:
           enabled: true
-          schedule: "* * * * *"
+          schedule: "\(minute) * * * *"
           splay: 0s
           missedRunGrace: 1d
+          keyspaces: [shop]
         """))
         let done = try #require(try await repairJob(agent) { $0.lastRun != nil })
         #expect(done.lastRun?.trigger == "missed")
         #expect(done.lastRun?.result == "succeeded")
-        // Once: the next run is the next minute, not a backlog.
+        // Once: the next run is next hour's, not a backlog.
         try await Task.sleep(for: .milliseconds(500))
         #expect(try SimulationDirectory(agent.sim).load().repairCommands == 1)
+        #expect(try agent.status()?.jobs["repair"]?.nextRun != nil)
         // The overdue-cycle warning is gone now that a full cycle completed.
         #expect(try agent.status()?.checks.contains { $0.reason == "repair.overdue" } == false)
         #expect(agent.stop() == 0)
@@ -107,7 +112,7 @@ import Testing
         let agent = try AgentUnderTest(simulator: ["--repair-seconds", "0.2"])
         try agent.drop(agent.desiredState(extra: Self.repairSection))
         _ = try await repairJob(agent) { $0.state == .idle }
-        try sim(agent, ["fault", "127.0.1.1", "repair-fail"])
+        try sim(agent, ["fault", "--node", "127.0.1.1", "repair-fail"])
         #expect(try job(agent, ["job", "start", "repair"]).exitCode == 0)
         let failed = try #require(try await repairJob(agent) { $0.lastRun != nil })
         #expect(failed.lastRun?.result == "failed")
@@ -117,8 +122,8 @@ import Testing
         #expect(status.checks.contains { $0.reason == "repair.failed" && $0.level == .warning })
         #expect(try StatusClient.get("/v1/health", socket: agent.socket).status == 200)
 
-        try sim(agent, ["fault", "127.0.1.1", "all", "--clear"])
-        try sim(agent, ["fault", "127.0.1.1", "garbage"])
+        try sim(agent, ["fault", "--node", "127.0.1.1", "all", "--clear"])
+        try sim(agent, ["fault", "--node", "127.0.1.1", "garbage"])
         let first = failed.lastRun?.id
         try await Task.sleep(for: .seconds(1.1))   // run ids are per second
         #expect(try job(agent, ["job", "start", "repair"]).exitCode == 0)
@@ -147,7 +152,7 @@ import Testing
         // A repair in flight: its nodetool is killed by the cancel, within a second.
         _ = try other(["systemctl", "--dir", agent.sim, "--node", "127.0.1.2", "start", "cassandra"])
         try sim(agent, ["clock", "--advance", "5"])
-        try sim(agent, ["fault", "127.0.1.1", "slow", "--seconds", "60"])
+        try sim(agent, ["fault", "--node", "127.0.1.1", "slow", "--seconds", "60"])
         try await Task.sleep(for: .seconds(1.1))
         #expect(try job(agent, ["job", "start", "repair"]).exitCode == 0)
         _ = try await repairJob(agent, within: 120) { $0.current?.step.hasPrefix("repairing") == true }
@@ -157,7 +162,7 @@ import Testing
         while !repairProcesses(agent).isEmpty && Date().timeIntervalSince(cancelledAt) < 5 { try await Task.sleep(for: .milliseconds(20)) }
         #expect(repairProcesses(agent).isEmpty)
         #expect(Date().timeIntervalSince(cancelledAt) < 1.5, "the nodetool child is killed at once")
-        try sim(agent, ["fault", "127.0.1.1", "all", "--clear"])
+        try sim(agent, ["fault", "--node", "127.0.1.1", "all", "--clear"])
         let second = try #require(try await repairJob(agent, within: 60) { $0.lastRun?.id != cancelled.lastRun?.id && $0.lastRun != nil })
         #expect(second.lastRun?.result == "cancelled")
         #expect(agent.stop() == 0)

@@ -28,12 +28,16 @@ public struct ObservationService: Service {
 
     public func run() async throws {
         // The sleep between passes ends at once on SIGTERM: a stop never waits out the interval.
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let observation = await observe()
-                published.update { $0 = observation }
-                try await clock.sleep(for: configuration.observeSeconds)
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    let observation = await observe()
+                    published.update { $0 = observation }
+                    try await clock.sleep(for: configuration.observeSeconds)
+                }
             }
+        } catch is CancellationError {
+            // The stop we were waiting for.
         }
     }
 
