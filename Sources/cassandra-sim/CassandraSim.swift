@@ -1,5 +1,6 @@
 import ArgumentParser
 import CassandraAgent
+import CassandraSimulation
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import CassandraAgent
+@testable import CassandraSimulation
 
 /// The simulated cluster driven through the real executables, the real
 /// process runner and the typed clients, the way the agent will drive it.

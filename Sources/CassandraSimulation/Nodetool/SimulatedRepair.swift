@@ -1,3 +1,5 @@
+import CassandraAgent
+
 /// `nodetool repair` on a simulated node: the version's option list, sessions
 /// per replica set, the time the repair takes, and failure when a replica is
 /// down (or a fault says so), in the version's words.

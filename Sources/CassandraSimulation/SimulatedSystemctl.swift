@@ -1,3 +1,5 @@
+import CassandraAgent
+
 /// `systemctl` for the Cassandra unit of a simulated node. Starting reads the
 /// node's rendered cassandra.yaml and cassandra-rackdc.properties and refuses,
 /// as Cassandra would, a file its version cannot load.

@@ -1,3 +1,4 @@
+import CassandraAgent
 import FoundationEssentials
 
 #if canImport(Glibc)

@@ -1,3 +1,5 @@
+import CassandraAgent
+
 /// The text real nodetool prints, per version, for the cluster-state commands,
 /// built from the simulated cluster as one node (`observer`) sees it at `now`.
 struct NodetoolFormatters {

@@ -1,3 +1,5 @@
+import CassandraAgent
+
 /// What one simulated nodetool run prints, and how long it takes first.
 public struct SimulatedOutput: Sendable, Equatable {
     public var stdout = ""
