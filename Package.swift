@@ -35,6 +35,8 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // The simulated cluster behind cassandra-sim and the tests; the product never links it.
+        .target(name: "CassandraSimulation", dependencies: ["CassandraAgent"]),
         .executableTarget(
             name: "cassandra-agent",
             dependencies: [
@@ -45,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "cassandra-sim",
             dependencies: [
-                "CassandraAgent",
+                "CassandraAgent", "CassandraSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,7 +55,7 @@ let package = Package(
         .target(name: "CassandraAgentTestSupport", dependencies: ["CassandraAgent"], path: "Tests/CassandraAgentTestSupport"),
         .testTarget(
             name: "CassandraAgentTests",
-            dependencies: ["CassandraAgent", "CassandraAgentTestSupport", "cassandra-agent", "cassandra-sim", "CAgentShims"],
+            dependencies: ["CassandraAgent", "CassandraAgentTestSupport", "CassandraSimulation", "cassandra-agent", "cassandra-sim", "CAgentShims"],
             exclude: ["Fixtures", "Golden"]
         ),
     ]

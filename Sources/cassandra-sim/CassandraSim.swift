@@ -1,5 +1,6 @@
 import ArgumentParser
 import CassandraAgent
+import CassandraSimulation
 
 #if canImport(Glibc)
 import Glibc
@@ -42,13 +43,19 @@ enum CassandraSimMain {
         }
         let directory = SimulationDirectory(dir)
         let now = wallClockSeconds()
-        let output = tool == "nodetool"
+        var output = tool == "nodetool"
             ? SimulatedNodetool.run(rest, directory: directory, node: node, now: now)
             : SimulatedSystemctl.run(rest, directory: directory, node: node, now: now)
-        wait(seconds: output.delay)
-        FileIO.writeAll(fd: 1, output.stdout)
-        FileIO.writeAll(fd: 2, output.stderr)
-        return output.exitCode
+        while true {
+            wait(seconds: output.delay)
+            FileIO.writeAll(fd: 1, output.stdout)
+            FileIO.writeAll(fd: 2, output.stderr)
+            // A repair listens until its session ends on the server; killing this
+            // process (the agent's timeout) leaves the session running.
+            guard let waiting = output.waiting else { return output.exitCode }
+            wait(seconds: 0.05)
+            output = SimulatedNodetool.resume(waiting, directory: directory, now: wallClockSeconds())
+        }
     }
 
     /// Slow nodes and repairs take real time; a hung JMX never answers.
@@ -71,7 +78,7 @@ struct CassandraSim: ParsableCommand {
         cassandra-sim nodetool --dir DIR --node ADDRESS ARGS...    nodetool on one node (real output formats)
         cassandra-sim systemctl --dir DIR --node ADDRESS ARGS...   systemctl for that node's cassandra.service
         """,
-        subcommands: [Init.self, Fault.self, Nodes.self, Clock.self])
+        subcommands: [Init.self, Fault.self, Nodes.self, Clock.self, Repairs.self, PendingCompactions.self])
 }
 
 struct Init: ParsableCommand {
@@ -102,7 +109,7 @@ struct Init: ParsableCommand {
 
 struct Fault: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Inject a fault into a node: fail-start, hang, exit1, garbage, slow (--seconds) or repair-fail; --clear removes it.")
+        abstract: "Inject a fault into a node: fail-start, hang, exit1, garbage, slow (--seconds), repair-fail or repair-hang (its repairs never end, its nodetool repair never returns); --clear removes it.")
 
     @Option(help: "The cluster directory.") var dir: String
     @Option(help: "The node's address.") var node: String
@@ -158,6 +165,52 @@ struct Clock: ParsableCommand {
         do {
             try SimulationDirectory(dir).withState { (cluster: inout SimulatedCluster) throws(SimulationError) in
                 cluster.clockOffset += advance
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct Repairs: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the repair sessions the servers run or ran (they outlive a killed nodetool).")
+
+    @Option(help: "The cluster directory.") var dir: String
+    @Flag(help: "Print them as JSON.") var json = false
+
+    func run() throws {
+        do {
+            let sessions = try SimulationDirectory(dir).withState { (cluster: inout SimulatedCluster) throws(SimulationError) -> [RepairSession] in
+                cluster.settleRepairs(now: wallClockSeconds() + cluster.clockOffset)
+                return cluster.repairSessions
+            }
+            if json {
+                FileIO.writeAll(fd: 1, RepairSession.json(sessions))
+                return
+            }
+            for s in sessions {
+                let kind = s.incremental ? "incremental" : "full"
+                print("\(s.id)\t#\(s.command)\t\(s.coordinator)\t\(s.keyspace)\t\(kind)\t\(s.state.rawValue)\t\(Timestamp.iso8601(Int64(s.startedAt)))\t\(Timestamp.iso8601(Int64(s.endsAt)))\(s.hung ? "\thung" : "")")
+            }
+        } catch let error as SimulationError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct PendingCompactions: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pending-compactions", abstract: "Set the pending compaction tasks a node's compactionstats shows.")
+
+    @Option(help: "The cluster directory.") var dir: String
+    @Argument(help: "The node's address.") var node: String
+    @Argument(help: "Pending tasks.") var count: Int
+
+    func run() throws {
+        guard count >= 0 else { throw ValidationError("the count must be 0 or more") }
+        do {
+            try SimulationDirectory(dir).withState { (cluster: inout SimulatedCluster) throws(SimulationError) in
+                guard let index = cluster.nodes.firstIndex(where: { $0.address == node }) else { throw SimulationError("no node \(node)") }
+                cluster.nodes[index].pendingCompactions = count
             }
         } catch {
             throw ValidationError(error.description)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import CassandraAgent
+@testable import CassandraSimulation
 
 /// Repair driven the way an operator drives it: `cassandra-agent run` on a
 /// simulated node, `cassandra-agent job start|cancel repair`, `jobs`, status.
@@ -152,19 +153,23 @@ import Testing
         // A repair in flight: its nodetool is killed by the cancel, within a second.
         _ = try other(["systemctl", "--dir", agent.sim, "--node", "127.0.1.2", "start", "cassandra"])
         try sim(agent, ["clock", "--advance", "5"])
-        try sim(agent, ["fault", "--node", "127.0.1.1", "slow", "--seconds", "60"])
+        // The repair never ends inside Cassandra, and its nodetool never returns until killed.
+        try sim(agent, ["fault", "--node", "127.0.1.1", "repair-hang"])
         try await Task.sleep(for: .seconds(1.1))
         #expect(try job(agent, ["job", "start", "repair"]).exitCode == 0)
-        _ = try await repairJob(agent, within: 120) { $0.current?.step.hasPrefix("repairing") == true }
+        _ = try await repairJob(agent, within: 30) { $0.current?.step.hasPrefix("repairing") == true }
+        for _ in 0..<100 where repairProcesses(agent).isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         #expect(!repairProcesses(agent).isEmpty)
         let cancelledAt = Date()
         #expect(try job(agent, ["job", "cancel", "repair"]).exitCode == 0)
         while !repairProcesses(agent).isEmpty && Date().timeIntervalSince(cancelledAt) < 5 { try await Task.sleep(for: .milliseconds(20)) }
         #expect(repairProcesses(agent).isEmpty)
         #expect(Date().timeIntervalSince(cancelledAt) < 1.5, "the nodetool child is killed at once")
-        try sim(agent, ["fault", "--node", "127.0.1.1", "all", "--clear"])
-        let second = try #require(try await repairJob(agent, within: 60) { $0.lastRun?.id != cancelled.lastRun?.id && $0.lastRun != nil })
+        let second = try #require(try await repairJob(agent, within: 30) { $0.lastRun?.id != cancelled.lastRun?.id && $0.lastRun != nil })
         #expect(second.lastRun?.result == "cancelled")
+        // The session the killed nodetool left inside Cassandra was stopped too (stop VALIDATION fails it).
+        let sessions = try SimulationDirectory(agent.sim).load().repairSessions
+        #expect(!sessions.isEmpty && sessions.allSatisfy { $0.state != .running }, "\(sessions)")
         #expect(agent.stop() == 0)
     }
 

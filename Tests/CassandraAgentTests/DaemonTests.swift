@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import CassandraAgent
+@testable import CassandraSimulation
 
 /// `cassandra-agent run` as a real process against a simulated node.
 final class AgentUnderTest: Sendable {

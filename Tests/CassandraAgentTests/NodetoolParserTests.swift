@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import CassandraAgent
+@testable import CassandraSimulation
 
 func sample(_ name: String) -> String {
     (try? String(contentsOfFile: "\(Paths.packageRoot)/Tests/CassandraAgentTests/Fixtures/nodetool/\(name)", encoding: .utf8)) ?? "<missing \(name)>"

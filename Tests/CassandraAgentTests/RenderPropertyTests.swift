@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import CassandraAgent
+@testable import CassandraSimulation
 
 /// Random valid desired states always render files that pass the schema check
 /// of their version, deterministically, with every setting under its target name.

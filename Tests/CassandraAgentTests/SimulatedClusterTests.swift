@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import CassandraAgent
+@testable import CassandraSimulation
 
 /// The simulated cluster driven through the real executables, the real
 /// process runner and the typed clients, the way the agent will drive it.
@@ -10,10 +11,10 @@ import Testing
         let runner = SystemProcessRunner()
         let version: CassandraVersion
 
-        init(version: CassandraVersion = .v4_1, datacenters: String = "DC1:3x2", gossipDelay: Double = 2) throws {
+        init(version: CassandraVersion = .v4_1, datacenters: String = "DC1:3x2", gossipDelay: Double = 2, repairSeconds: Double = 0.2) throws {
             self.version = version
             let result = try Self.sim(["init", "--dir", dir.path + "/c", "--version", version.rawValue, "--datacenters", datacenters,
-                                       "--name", "Test", "--gossip-delay", "\(gossipDelay)", "--repair-seconds", "0.2"])
+                                       "--name", "Test", "--gossip-delay", "\(gossipDelay)", "--repair-seconds", "\(repairSeconds)"])
             guard result.exitCode == 0 else { throw SimulationError("init failed: \(result.stderr)") }
         }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import CassandraAgent
+@testable import CassandraSimulation
 
 /// The simulator prints what real nodetool prints: the documented sample
 /// cluster rebuilt in a simulation, its output compared line by line with the

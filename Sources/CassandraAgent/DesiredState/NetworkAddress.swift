@@ -1,5 +1,5 @@
 /// Checks of host names, addresses and seeds as Cassandra will resolve them.
-enum NetworkAddress {
+public enum NetworkAddress {
     struct Problem: Error {
         var message: String
     }
@@ -72,7 +72,7 @@ enum NetworkAddress {
     }
 
     /// A datacenter or rack name must survive cassandra-rackdc.properties and gossip intact.
-    static func problemInRackOrDC(_ text: String) -> String? {
+    public static func problemInRackOrDC(_ text: String) -> String? {
         if text.isEmpty { return "must not be empty" }
         guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
             return "may hold only letters, digits, '-', '_' and '.'"

@@ -131,8 +131,8 @@ public struct ConfigPlan: Sendable {
 }
 
 /// Minimal java.util.Properties reading: `key=value` / `key: value`, comments, escapes.
-enum JavaProperties {
-    static func parse(_ text: String) -> [(String, String)] {
+public enum JavaProperties {
+    public static func parse(_ text: String) -> [(String, String)] {
         var result: [(String, String)] = []
         for raw in text.split(separator: "\n") {
             let line = raw.trimmingSpaces

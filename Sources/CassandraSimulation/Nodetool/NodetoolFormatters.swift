@@ -1,3 +1,5 @@
+import CassandraAgent
+
 /// The text real nodetool prints, per version, for the cluster-state commands,
 /// built from the simulated cluster as one node (`observer`) sees it at `now`.
 struct NodetoolFormatters {
@@ -193,10 +195,23 @@ struct NodetoolFormatters {
         return out
     }
 
-    func compactionStats() -> String {
-        guard version == .v5_0 else { return "pending tasks: 0\n\n" }
-        let rows = [
-            ["concurrent compactors", "2"], ["pending tasks", "0"], ["compactions completed", "0"], ["data compacted", "0"],
+    /// The node's pending tasks, spread over the user tables (only tables with pending work are listed).
+    /// 3.11-4.1: `pending tasks: N`, `- ks.table: n` lines, an empty line; 5.0: one key/value table
+    /// with the per-table rows right after `pending tasks` (samples compactionstats-idle-<v>.txt).
+    func compactionStats(_ node: SimulatedCluster.Node) -> String {
+        let tables = cluster.keyspaces.filter { !Self.systemKeyspaces.contains($0.name) }.flatMap { ks in ks.tables.map { (ks.name, $0.name) } }
+        let total = max(0, node.pendingCompactions)
+        var pending: [(String, String, Int)] = []
+        for (i, table) in tables.enumerated() {
+            let share = total / tables.count + (i < total % tables.count ? 1 : 0)
+            if share > 0 { pending.append((table.0, table.1, share)) }
+        }
+        if tables.isEmpty && total > 0 { pending.append(("system", "local", total)) }
+        guard version == .v5_0 else {
+            return "pending tasks: \(total)\n" + pending.map { "- \($0.0).\($0.1): \($0.2)\n" }.joined() + "\n"
+        }
+        let rows = [["concurrent compactors", "2"], ["pending tasks", "\(total)"]] + pending.map { [$0.0, $0.1, "\($0.2)"] } + [
+            ["compactions completed", "0"], ["data compacted", "0"],
             ["compactions aborted", "0"], ["compactions reduced", "0"], ["sstables dropped from compaction", "0"],
             ["15 minute rate", "0.00/minute"], ["mean rate", "0.00/hour"], ["compaction throughput (MiB/s)", "64.0"],
         ]

@@ -1,3 +1,4 @@
+import CassandraAgent
 import FoundationEssentials
 
 #if canImport(Glibc)
@@ -48,6 +49,8 @@ public struct SimulatedCluster: Codable, Sendable, Equatable {
         /// How often `nodetool reloadssl` ran, and the live setters applied, for tests to check.
         public var reloadSSLCount = 0
         public var liveCommands: [String] = []
+        /// What `compactionstats` reports as pending (`cassandra-sim pending-compactions`).
+        public var pendingCompactions = 0
     }
 
     public var version: CassandraVersion
@@ -59,6 +62,8 @@ public struct SimulatedCluster: Codable, Sendable, Equatable {
     public var keyspaces: [Keyspace]
     public var nodes: [Node]
     public var repairCommands = 0
+    /// Repairs as the servers run them, running or ended (see RepairSession).
+    public var repairSessions: [RepairSession] = []
     /// Seconds added to the wall clock: tests move the cluster's time forward
     /// (`cassandra-sim clock --advance`) instead of sleeping through gossip delays.
     public var clockOffset: Double = 0

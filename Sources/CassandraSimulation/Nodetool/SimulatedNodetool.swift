@@ -1,10 +1,15 @@
+import CassandraAgent
+
 /// What one simulated nodetool run prints, and how long it takes first.
 public struct SimulatedOutput: Sendable, Equatable {
     public var stdout = ""
     public var stderr = ""
     public var exitCode: Int32 = 0
-    /// Seconds to wait before printing: slow nodes, repairs, a hung JMX (infinity).
+    /// Seconds to wait before printing: slow nodes, a hung JMX (infinity).
     public var delay: Double = 0
+    /// Set while the command is still running after printing this (a repair listening
+    /// for its session's end): pass it to `SimulatedNodetool.resume` for the rest.
+    public var waiting: RepairWait?
 
     static func usage(_ message: String) -> SimulatedOutput {
         SimulatedOutput(stdout: "nodetool: \(message)\nSee 'nodetool help' or 'nodetool help <command>'.\n", exitCode: 1)
@@ -31,7 +36,20 @@ public enum SimulatedNodetool {
                 guard let index = cluster.nodes.firstIndex(where: { $0.address == address }) else {
                     throw SimulationError("no node \(address) in the simulated cluster (nodes: \(cluster.nodes.map(\.address).joined(separator: ", ")))")
                 }
-                return run(arguments, cluster: &cluster, index: index, directory: directory, now: now + cluster.clockOffset)
+                let now = now + cluster.clockOffset
+                cluster.settleRepairs(now: now)
+                return run(arguments, cluster: &cluster, index: index, directory: directory, now: now)
+            }
+        } catch {
+            return SimulatedOutput(stderr: "cassandra-sim: \(error.message)\n", exitCode: 3)
+        }
+    }
+
+    /// What a running command prints next, by `now` (wall clock; the cluster's offset is added).
+    public static func resume(_ waiting: RepairWait, directory: SimulationDirectory, now: Double) -> SimulatedOutput {
+        do {
+            return try directory.withState { (cluster: inout SimulatedCluster) throws(SimulationError) -> SimulatedOutput in
+                SimulatedRepair.advance(waiting, &cluster, now: now + cluster.clockOffset)
             }
         } catch {
             return SimulatedOutput(stderr: "cassandra-sim: \(error.message)\n", exitCode: 3)
@@ -102,7 +120,13 @@ public enum SimulatedNodetool {
         case "netstats":
             result = SimulatedOutput(stdout: format.netstats(node))
         case "compactionstats":
-            result = SimulatedOutput(stdout: format.compactionStats())
+            result = SimulatedOutput(stdout: format.compactionStats(node))
+        case "stop":
+            // `stop VALIDATION` interrupts the node's validation compactions, failing its repair sessions.
+            if args.contains("VALIDATION") { SimulatedRepair.stopValidation(&cluster, node: node.address, now: now) }
+            result = SimulatedOutput()
+        case "repair_admin" where cluster.version >= .v4_0:
+            result = SimulatedRepairAdmin.run(args, &cluster, index: index, now: now)
         case "drain":
             if !node.drained {
                 cluster.nodes[index].drained = true
@@ -112,7 +136,7 @@ public enum SimulatedNodetool {
         case "flush":
             result = flush(args, &cluster, index, directory)
         case "repair":
-            result = SimulatedRepair.run(args, &cluster, index: index, format: format, now: now)
+            result = SimulatedRepair.run(args, &cluster, index: index, now: now)
         case "snapshot":
             result = SimulatedSnapshots.snapshot(args, &cluster, index: index, directory: directory, now: now)
         case "listsnapshots":
@@ -132,7 +156,8 @@ public enum SimulatedNodetool {
                 cluster.nodes[index].liveCommands.append(([command] + args).joined(separator: " "))
                 result = SimulatedOutput()
             } else {
-                return .usage("Found unexpected parameters: [\(command)]")
+                // airline lists every word it could not place, the unknown command first.
+                return .usage("Found unexpected parameters: [\(arguments.joined(separator: ", "))]")
             }
         }
         result.delay += slow

@@ -1,8 +1,10 @@
+import CassandraAgent
+
 /// `systemctl` for the Cassandra unit of a simulated node. Starting reads the
 /// node's rendered cassandra.yaml and cassandra-rackdc.properties and refuses,
 /// as Cassandra would, a file its version cannot load.
 public enum SimulatedSystemctl {
-    public static let faultKinds = ["fail-start", "hang", "exit1", "garbage", "slow", "repair-fail"]
+    public static let faultKinds = ["fail-start", "hang", "exit1", "garbage", "slow", "repair-fail", "repair-hang"]
 
     public static func run(_ arguments: [String], directory: SimulationDirectory, node address: String, now: Double) -> SimulatedOutput {
         let words = arguments.filter { !$0.hasPrefix("-") }
@@ -50,6 +52,10 @@ public enum SimulatedSystemctl {
             return
         }
         cluster.nodes[index].running = false
+        // Its repairs die with it: the coordinator's failure detector convicts it (RepairSession.convict).
+        let address = cluster.nodes[index].address, endpoint = cluster.endpoint(address)
+        cluster.settleRepairs(now: now)
+        cluster.failRepairs(now: now, where: { $0.participants.contains(address) }) { _ in "Endpoint \(endpoint) died" }
         // A drained node already told its peers it was going.
         if !cluster.nodes[index].drained { cluster.nodes[index].stoppedAt = now }
         cluster.nodes[index].unitState = "inactive"

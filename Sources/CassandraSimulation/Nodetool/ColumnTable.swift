@@ -1,3 +1,5 @@
+import CassandraAgent
+
 /// nodetool's TableBuilder: every cell left-justified to the widest cell of its
 /// column (the last column too, so lines can end in spaces), joined by a fixed
 /// delimiter; short rows get empty cells.

@@ -1,3 +1,5 @@
+import CassandraAgent
+
 /// snapshot, listsnapshots, clearsnapshot and import on a simulated node.
 enum SimulatedSnapshots {
     static func files(_ cluster: SimulatedCluster, _ index: Int, _ directory: SimulationDirectory) -> SimulatedDataFiles {

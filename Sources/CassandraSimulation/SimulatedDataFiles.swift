@@ -1,3 +1,5 @@
+import CassandraAgent
+
 #if canImport(Glibc)
 import Glibc
 #endif

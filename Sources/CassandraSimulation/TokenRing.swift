@@ -1,3 +1,5 @@
+import CassandraAgent
+
 /// The Murmur3 token ring of a simulated cluster and NetworkTopologyStrategy
 /// replica placement (rack-aware, per datacenter), for describering, effective
 /// ownership and repair ranges.
