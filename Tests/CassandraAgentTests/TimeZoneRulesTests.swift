@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import CassandraAgent
+@testable import CassandraSimulation
 
 /// Expected instants are computed here from the published rules, with calendar
 /// arithmetic of the test's own (a day count, not the library's civil algorithms).
