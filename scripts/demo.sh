@@ -16,7 +16,7 @@ trap 'pkill -TERM -f "cassandra-agent run --config $demo/" 2>/dev/null || true' 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@" || echo "(exit $?)"; }
 nodes=(127.0.1.1 127.0.1.2 127.0.1.3)
 
-step "$bin/cassandra-sim" init --dir "$demo/sim" --version 4.1 --datacenters WESTUS:3x1 --name CustomerService --gossip-delay 1
+step "$bin/cassandra-sim" init --dir "$demo/sim" --version 4.1 --datacenters WESTUS:3x1 --name CustomerService --gossip-delay 1 --repair-seconds 1.5
 
 desired_state() {  # node rack [extra settings]
   cat <<YAML
@@ -40,11 +40,10 @@ ${3:-}
 repair:
   enabled: true
   schedule: "0 1 * * SUN"
-backup:
-  enabled: true
-  schedule: "0 3 * * *"
-  retention: 48h
-  destination: file://$demo/backups
+  type: primary-range
+  segmentTimeout: 30m
+blackouts:
+  - "2026-12-24T00:00Z/2026-12-27T00:00Z"
 YAML
 }
 
@@ -79,6 +78,15 @@ echo; echo "# A live-settable change on node 1: applied with nodetool, no restar
 desired_state 127.0.1.1 rack1 | sed 's/compaction_throughput: 64MiB\/s/compaction_throughput: 128MiB\/s/' > "$demo/node1/desired-state.yaml"
 sleep 1.5
 step "$bin/cassandra-agent" status --config "$demo/node1/agent.yaml"
+
+echo; echo "# A repair on node 1, now (its schedule runs it Sundays at 01:00 UTC plus this node's splay):"
+step "$bin/cassandra-agent" job start repair --config "$demo/node1/agent.yaml"
+echo "# ... a second one is refused while the first holds the node:"
+step "$bin/cassandra-agent" job start repair --config "$demo/node1/agent.yaml"
+sleep 2
+step "$bin/cassandra-agent" jobs --config "$demo/node1/agent.yaml"
+sleep 5
+step "$bin/cassandra-agent" jobs --config "$demo/node1/agent.yaml"
 
 echo; echo "# Node 2's Cassandra stops: its agent goes CRITICAL, the others see a peer down:"
 step "$bin/cassandra-sim" systemctl --dir "$demo/sim" --node 127.0.1.2 stop cassandra.service

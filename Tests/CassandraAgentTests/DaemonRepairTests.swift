@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func runNowRepairCompletesWithProgressAndTheJobCommandsReportIt() async throws {
-        let agent = try AgentUnderTest(simulator: ["--repair-seconds", "0.3"])
+        let agent = try AgentUnderTest(simulator: ["--repair-seconds", "1"])
         try agent.drop(agent.desiredState(extra: Self.repairSection))
         let idle = try #require(try await repairJob(agent) { $0.enabled && $0.state == .idle })
         #expect(idle.nextRun?.hasSuffix("T01:00:00Z") == true)

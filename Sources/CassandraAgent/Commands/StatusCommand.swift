@@ -48,9 +48,13 @@ public enum StatusCommand {
             out += "applied live at \(change.at): \(change.command)\(change.succeeded ? "" : " (failed: \(change.error ?? "?"))")\n"
         }
         for (name, job) in d.jobs.sorted(by: { $0.key < $1.key }) {
-            let last = job.lastRun.map { "\($0.result) at \($0.startedAt)" } ?? "never run"
+            let last = job.lastRun.map { "\($0.result) at \($0.endedAt ?? $0.startedAt)" } ?? "never run"
             let next = job.enabled ? (job.nextRun.map { "next \($0)" } ?? (job.schedule.map { "window \($0)" } ?? "")) : "disabled"
-            out += "\(name): last \(last); \(next)\n"
+            out += "\(name): \(job.state.rawValue); last \(last); \(next)\n"
+            if let run = job.current {
+                let segment = run.segment.map { ", segment \($0) of \(run.segments ?? 0)" } ?? ""
+                out += "  running \(run.id) for \(run.elapsedSeconds) s\(segment): \(run.step)\n"
+            }
         }
         if let drift = d.reconcile.lastDrift { out += "drift: \(drift)\n" }
         return out
