@@ -173,6 +173,33 @@ import Testing
         #expect(agent.stop() == 0)
     }
 
+    @Test func aHungIncrementalRepairTimesOutAndIsCancelledInsideCassandra() async throws {
+        let agent = try AgentUnderTest(simulator: ["--repair-seconds", "0.2"])
+        try agent.drop(agent.desiredState(extra: """
+        repair:
+          enabled: true
+          schedule: "0 1 * * SUN"
+          type: incremental
+          keyspaces: [shop]
+          segmentTimeout: 2s
+          retries: 0
+        """))
+        _ = try await repairJob(agent) { $0.state == .idle }
+        try sim(agent, ["fault", "--node", "127.0.1.1", "repair-hang"])
+        #expect(try job(agent, ["job", "start", "repair"]).exitCode == 0)
+        let failed = try #require(try await repairJob(agent, within: 30) { $0.lastRun != nil })
+        #expect(failed.lastRun?.result == "failed")
+        #expect(failed.lastRun?.reason?.contains("timed out after 2s (repair.segmentTimeout) and was killed") == true, "\(failed.lastRun?.reason ?? "")")
+        #expect(failed.lastRun?.reason?.contains("cancelled incremental repair session") == true, "\(failed.lastRun?.reason ?? "")")
+        // Inside Cassandra the session is over: repair_admin cancelled it, nothing keeps running.
+        let sessions = try SimulationDirectory(agent.sim).load().repairSessions
+        #expect(!sessions.isEmpty && sessions.allSatisfy { $0.state != .running }, "\(sessions)")
+        #expect(repairProcesses(agent).isEmpty)
+        #expect(try StatusClient.get("/v1/health", socket: agent.socket).status == 200)
+        #expect(failed.nextRun != nil)
+        #expect(agent.stop() == 0)
+    }
+
     @Test func aKillDuringARepairLeavesItInterruptedAndTheNextAgentResumesIt() async throws {
         let agent = try AgentUnderTest(simulator: ["--repair-seconds", "4"])
         try agent.drop(agent.desiredState(extra: Self.repairSection))

@@ -108,7 +108,9 @@ public struct RepairWorkflow: Sendable, Equatable {
         case (.stopping(let cancelled, let failure), .serverSideStopped(let ok, let detail, let now)):
             if !ok { serverSideWarning = detail }
             if cancelled { return finish(.cancelled, "cancelled by an operator during \(segment?.description ?? "the run")", now: now) }
-            return retryOrFail(failure ?? "the repair failed", now: now)
+            // A stop that worked is part of what happened to the segment; one that failed is a warning of its own.
+            let what = failure ?? "the repair failed"
+            return retryOrFail(ok && !detail.isEmpty ? "\(what); \(detail)" : what, now: now)
         case (.waiting, .timer):
             phase = .gating
             return .checkGate
