@@ -367,7 +367,8 @@ func rawRequest(_ path: String, _ request: String) throws -> String {
             #expect(sim.node(agent.node)?.reloadSSLCount == 0)
             #expect(rotated.restartPending?.settings.contains("internode-keystore.p12: key material") == true, "\(String(describing: rotated.restartPending))")
         } else {
-            #expect(sim.node(agent.node)?.reloadSSLCount == 1)
+            // One reload for the first install, one for the rotation (a rotation found by a resync used to be taken for drift and never reloaded).
+            #expect(sim.node(agent.node)?.reloadSSLCount == 2)
             #expect(rotated.liveChanges.last?.command == "nodetool reloadssl" && rotated.liveChanges.last?.succeeded == true)
         }
         // A broken replacement (key of another certificate) is refused; the stores stay.

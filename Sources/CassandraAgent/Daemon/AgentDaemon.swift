@@ -17,6 +17,12 @@ public enum AgentDaemon {
         let triggers = ReconcileTriggers()
         try FileIO.makeDirectories(FileIO.directoryName(configuration.desiredState))
         try FileIO.makeDirectories(configuration.stateDirectory, mode: 0o700)
+        let instance = try InstanceLock(stateDirectory: configuration.stateDirectory)
+        defer { withExtendedLifetime(instance) {} }
+        let restartPending = RestartPendingStore(stateDirectory: configuration.stateDirectory)
+        if let pending = restartPending.load() {
+            snapshots.reconcile.update { $0.pendingRestart = pending }
+        }
         let watcher = try FileWatcher(path: configuration.desiredState)
         let lease = NodeLease(clock: clock)
         // A reconcile pass deferred because a job held the node runs again as soon as the job lets it.
@@ -54,7 +60,12 @@ public enum AgentDaemon {
         groupConfiguration.maximumCancellationDuration = .seconds(10)
         let group = ServiceGroup(configuration: groupConfiguration)
         logger.info("cassandra-agent starting", metadata: ["desiredState": "\(configuration.desiredState)", "socket": "\(configuration.socket)"])
-        try await group.run()
+        do {
+            try await group.run()
+        } catch is CancellationError {
+            // A stop that had to cancel work in flight is still a clean stop: what was cut short was logged.
+        }
+        logger.info("cassandra-agent stopped", metadata: ["reason": "agent.stopped"])
     }
 
     static func hostName() -> String {

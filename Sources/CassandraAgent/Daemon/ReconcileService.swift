@@ -27,15 +27,33 @@ public struct ReconcileService: Service {
 
     public func run() async throws {
         // READY=1 only once the first pass has run: systemd's "started" means converged (or refused, reported).
-        await reconciler.reconcile(reason: "start")
+        guard await pass("start") else { return }
         notifier.ready(status: await summary())
         notifier.watchdog()
         for await trigger in triggers.cancelOnGracefulShutdown() {
             if case .reload = trigger { notifier.reloading() }
-            await reconciler.reconcile(reason: "\(trigger)")
+            guard await pass("\(trigger)") else { return }
             if case .reload = trigger { notifier.ready(status: await summary()) } else { notifier.status(await summary()) }
             notifier.watchdog()
         }
+    }
+
+    /// One pass, cut short at once by a stop (SIGTERM): its command's process group is
+    /// killed rather than waited for. False when the agent is stopping.
+    func pass(_ reason: String) async -> Bool {
+        let started = ContinuousClock.now
+        let reconciler = reconciler
+        let cutShort = await cancelWhenGracefulShutdown {
+            await reconciler.reconcile(reason: reason)
+            return Task.isCancelled
+        }
+        if cutShort {
+            logger.warning("reconcile pass cut short by the stop", metadata: [
+                "reason": "reconcile.interrupted", "trigger": "\(reason)", "ranFor": "\(ContinuousClock.now - started)",
+            ])
+            return false
+        }
+        return !Task.isShuttingDownGracefully
     }
 
     func summary() async -> String {

@@ -36,7 +36,12 @@ public struct Reconciler: Sendable {
 
     public func reconcile(reason: String) async {
         let now = clock.now()
+        let before = state.value.pendingRestart
         state.update { $0.cassandraStarted(at: observation.value?.cassandraStartedAt) }
+        defer {
+            let after = state.value.pendingRestart
+            if after != before { RestartPendingStore(stateDirectory: configuration.stateDirectory).save(after) }
+        }
         let path = configuration.desiredState
         let bytes: [UInt8]
         do {
@@ -75,7 +80,10 @@ public struct Reconciler: Sendable {
     func apply(_ validated: ValidatedDesiredState, now: Double, reason: String) async {
         let directory = configuration.cassandraConfigDirectory
         let artifacts: NodeArtifacts
-        switch NodeArtifactsBuilder.build(validated, storeDirectory: directory, now: Int64(now), warnDays: configuration.certificateWarningDays) {
+        let reuse = StoreReuse(stateDirectory: configuration.stateDirectory)
+        let built = NodeArtifactsBuilder.build(validated, storeDirectory: directory, now: Int64(now), warnDays: configuration.certificateWarningDays,
+                                               reuse: { name, inputs in reuse.installed(name, inputs: inputs, at: "\(directory)/\(name)") })
+        switch built {
         case .failure(let invalid):
             // The files it names (certificates, keys) may be fixed without the desired state
             // changing: no hash is remembered, so the next pass tries again; logged once per error set.
@@ -117,10 +125,19 @@ public struct Reconciler: Sendable {
             return
         }
         let certificates = artifacts.stores.flatMap { store in store.certificates.map { (store: store.name, certificate: $0) } }
-        state.update { $0.storeCertificates = certificates }
         let changed = outcome.changedPaths.map(FileIO.baseName)
-        if isDrift && !changed.isEmpty {
-            logger.warning("config edited outside the agent; restored", metadata: ["reason": "config.drift", "files": "\(changed.joined(separator: ","))", "generation": "\(outcome.generation ?? 0)"])
+        // Stores rebuilt because their PEM inputs changed are a rotation (certbot, Vault agent and
+        // cert-manager replace the files in place), not a hand edit of the installed files.
+        let rotated = prepared.rebuiltStores.filter(changed.contains)
+        let drifted = isDrift ? changed.filter { !rotated.contains($0) } : []
+        if !drifted.isEmpty {
+            logger.warning("config edited outside the agent; restored", metadata: ["reason": "config.drift", "files": "\(drifted.joined(separator: ","))", "generation": "\(outcome.generation ?? 0)"])
+        }
+        if isDrift {
+            if !rotated.isEmpty {
+                logger.notice("certificate inputs changed; stores rotated", metadata: ["reason": "tls.rotated", "files": "\(rotated.joined(separator: ","))", "generation": "\(outcome.generation ?? 0)"])
+                await applyLive(plan.onlyStores(rotated), version: version, now: now)
+            }
         } else if !changed.isEmpty {
             logger.notice("desired state applied", metadata: ["reason": "desired_state.applied", "generation": "\(outcome.generation ?? 0)", "hash": "\(validated.hash)", "trigger": "\(reason)"])
             await applyLive(plan, version: version, now: now)
@@ -128,8 +145,9 @@ public struct Reconciler: Sendable {
         // Recorded once the pass is complete, so status never shows a generation whose live changes are still under way.
         let wasInForce = state.value.inForce?.hash
         state.update {
+            $0.storeCertificates = certificates
             $0.applied(hash: validated.hash, generation: outcome.generation, version: version, state: validated.state, at: now)
-            $0.reconciled(at: now, drift: isDrift ? changed : [])
+            $0.reconciled(at: now, drift: drifted)
         }
         if wasInForce != validated.hash { onApplied() }
     }

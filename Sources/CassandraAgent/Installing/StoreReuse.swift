@@ -21,7 +21,14 @@ public struct StoreReuse: Sendable {
 
     /// Whether a store would be rebuilt from new inputs (or created).
     public func changed(_ store: NodeArtifacts.Store, installedAt path: String) -> Bool {
-        bytes(for: store, installedAt: path) == store.bytes
+        installed(store.name, inputs: store.inputs, at: path) == nil
+    }
+
+    /// The installed bytes of a store built from `inputs`, if those are what it was built from:
+    /// then building it again (four PBKDF2 runs) can be skipped.
+    public func installed(_ name: String, inputs: String, at path: String) -> [UInt8]? {
+        guard let recorded = try? FileIO.readText("\(directory)/\(name).sha256"), recorded == inputs else { return nil }
+        return try? FileIO.read(path)
     }
 
     public func record(_ stores: [NodeArtifacts.Store]) {

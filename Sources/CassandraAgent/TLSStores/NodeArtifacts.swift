@@ -47,7 +47,8 @@ public enum NodeArtifactsBuilder {
     /// `storeDirectory` is where the stores will be installed (the paths cassandra.yaml names).
     public static func build(
         _ validated: ValidatedDesiredState, storeDirectory: String, now: Int64, warnDays: Int = 30,
-        read: (String) throws(SystemError) -> [UInt8] = { (path: String) throws(SystemError) -> [UInt8] in try NodeArtifactsBuilder.readInput(path) }
+        read: (String) throws(SystemError) -> [UInt8] = { (path: String) throws(SystemError) -> [UInt8] in try NodeArtifactsBuilder.readInput(path) },
+        reuse: (_ store: String, _ inputs: String) -> [UInt8]? = { _, _ in nil }
     ) -> Result<NodeArtifacts, InvalidInput> {
         var diagnostics = Diagnostics(file: validated.file)
         var stores: [NodeArtifacts.Store] = []
@@ -60,12 +61,21 @@ public enum NodeArtifactsBuilder {
                 trust: inputs.trust.map(\.value), password: inputs.passwordFile.value, storeType: inputs.storeType)
             do {
                 let material = try NodeStoreLoader.load(files, now: now, warnDays: warnDays, read: read)
-                let built = try material.storeFiles(createdAt: now)
                 let fingerprint = inputFingerprint(files, read: read)
+                let keystoreName = EncryptionOptions.storeFileName(side, "keystore", material.storeType)
+                let truststoreName = EncryptionOptions.storeFileName(side, "truststore", material.storeType)
+                // Inputs unchanged since the installed stores were built: keep those, skip the PBKDF2 work.
+                let built: (keystore: [UInt8], truststore: [UInt8])
+                if let keystore = reuse(keystoreName, fingerprint), let truststore = reuse(truststoreName, fingerprint) {
+                    built = (keystore, truststore)
+                } else {
+                    let fresh = try material.storeFiles(createdAt: now)
+                    built = (fresh.keystore, fresh.truststore)
+                }
                 let trust = material.trust.map { NodeArtifacts.StoreCertificate(alias: $0.alias, subject: $0.certificate.subject, fingerprint: $0.certificate.fingerprint, notAfter: $0.certificate.notAfter) }
                 let chain = material.chain.map { NodeArtifacts.StoreCertificate(alias: NodeStoreMaterial.keyAlias, subject: $0.subject, fingerprint: $0.fingerprint, notAfter: $0.notAfter) }
-                stores.append(.init(name: EncryptionOptions.storeFileName(side, "keystore", material.storeType), bytes: built.keystore, inputs: fingerprint, certificates: Array(chain.prefix(1))))
-                stores.append(.init(name: EncryptionOptions.storeFileName(side, "truststore", material.storeType), bytes: built.truststore, inputs: fingerprint, certificates: trust))
+                stores.append(.init(name: keystoreName, bytes: built.keystore, inputs: fingerprint, certificates: Array(chain.prefix(1))))
+                stores.append(.init(name: truststoreName, bytes: built.truststore, inputs: fingerprint, certificates: trust))
                 for warning in material.warnings { diagnostics.warning("tls.\(side): \(warning)", at: inputs.certificate.mark) }
                 if side == "internode" { internode = material } else { client = material }
             } catch {

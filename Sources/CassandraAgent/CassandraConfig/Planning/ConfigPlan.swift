@@ -189,3 +189,12 @@ public enum Redaction {
         }
     }
 }
+
+extension ConfigPlan {
+    /// The part of the plan about these stores alone (a rotation found by a resync).
+    func onlyStores(_ names: [String]) -> ConfigPlan {
+        var plan = self
+        plan.files = files.filter { names.contains($0.name) }
+        return plan
+    }
+}

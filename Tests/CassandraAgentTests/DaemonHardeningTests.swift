@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+@testable import CassandraAgent
+@testable import CassandraSimulation
+
+/// What issue 8 found in the daemon, driven the way it was found.
+@Suite(.serialized) struct DaemonHardeningTests {
+    func simProcesses(_ agent: AgentUnderTest) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid -> String? in
+            guard Int(pid) != nil, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+            let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return words.contains(agent.sim) && words.contains("nodetool") ? words.joined(separator: " ") : nil
+        }
+    }
+
+    @Test func aStopWithAHungNodetoolIsCleanQuickAndKillsTheChild() async throws {
+        let agent = try AgentUnderTest()
+        try agent.drop(agent.desiredState())
+        _ = try await agent.waitFor(30) { $0.desiredState.generation == 1 }
+        // Every nodetool call now hangs (a stuck JMX): the observer is blocked in one.
+        let fault = try runProcess(Paths.simulatorExecutable, ["fault", "--dir", agent.sim, "--node", agent.node, "hang"])
+        #expect(fault.exitCode == 0)
+        for _ in 0..<200 where simProcesses(agent).isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!simProcesses(agent).isEmpty, "a nodetool call is in flight")
+        let stopped = Date()
+        #expect(agent.stop() == 0, "a stop is clean even with a command in flight")
+        #expect(Date().timeIntervalSince(stopped) < 3, "SIGTERM does not wait out a hung nodetool")
+        for _ in 0..<100 where !simProcesses(agent).isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(simProcesses(agent).isEmpty, "the hung child was killed: \(simProcesses(agent))")
+    }
+
+    @Test func anIdleStopTakesAFractionOfASecond() async throws {
+        let agent = try AgentUnderTest(observeSeconds: 10)
+        try agent.drop(agent.desiredState())
+        _ = try await agent.waitFor(30) { $0.desiredState.generation == 1 && $0.checks.contains { $0.reason == "unit.active" } }
+        try await Task.sleep(for: .milliseconds(300))
+        let stopped = Date()
+        #expect(agent.stop() == 0)
+        #expect(Date().timeIntervalSince(stopped) < 1, "an idle agent stops at once, not after its observation interval")
+    }
+
+    @Test func aSecondInstanceIsRefusedAndTheFirstStaysReachable() async throws {
+        let agent = try AgentUnderTest()
+        try agent.drop(agent.desiredState())
+        _ = try await agent.waitFor(30) { $0.desiredState.generation == 1 }
+        let second = try runAgent(["run", "--config", agent.configFile])
+        #expect(second.exitCode == 1)
+        #expect(second.stderr.contains("another cassandra-agent (pid \(agent.process.processIdentifier)) is running with the state directory"), "\(second.stderr)")
+        #expect(try StatusClient.get("/v1/health", socket: agent.socket).status == 200)
+        #expect(agent.stop() == 0)
+    }
+
+    @Test func restartPendingSurvivesARestartOfTheAgentUntilCassandraRestarts() async throws {
+        let agent = try AgentUnderTest()
+        try agent.drop(agent.desiredState())
+        _ = try await agent.waitFor(30) { $0.desiredState.generation == 1 }
+        try await Task.sleep(for: .milliseconds(1100))   // Cassandra's start (uptime, in seconds) is before the change
+        try agent.drop(agent.desiredState(settings: ["compaction_throughput: 64MiB/s", "num_tokens: 8"]))
+        let pending = try #require(try await agent.waitFor(30) { $0.restartPending?.settings.contains("num_tokens") == true })
+        _ = pending
+        #expect(agent.stop() == 0)
+        let next = try BackgroundProcess(Paths.agentExecutable, ["run", "--config", agent.configFile], environment: ProcessInfo.processInfo.environment)
+        defer { next.terminate(); next.waitUntilExit() }
+        let after = try #require(try await agent.waitFor(30) { $0.checks.contains { $0.reason == "unit.active" } })
+        #expect(after.restartPending?.settings == pending.restartPending?.settings, "the agent's restart is not Cassandra's")
+        #expect(after.restartPending?.since == pending.restartPending?.since)
+        _ = try runProcess(Paths.simulatorExecutable, ["systemctl", "--dir", agent.sim, "--node", agent.node, "restart", "cassandra"])
+        let cleared = try await agent.waitFor(30) { $0.restartPending == nil }
+        #expect(cleared?.restartPending == nil)
+    }
+
+    @Test func certificatesRotatedInPlaceAreReloadedNotReportedAsDrift() async throws {
+        let pki = try #require(TLSStoreTests.pki)
+        let agent = try AgentUnderTest()
+        let tls = agent.dir.path + "/tls"
+        try FileManager.default.createDirectory(atPath: tls, withIntermediateDirectories: true)
+        for file in ["node.pem", "node.key", "ec.pem", "ec.key", "ca.pem", "store.pass"] {
+            try FileManager.default.copyItem(atPath: pki.file(file), toPath: "\(tls)/\(file)")
+        }
+        try agent.drop(agent.desiredState(extra: """
+        tls:
+          internode:
+            encryption: all
+            certificate: \(tls)/node.pem
+            privateKey: \(tls)/node.key
+            trust: [\(tls)/ca.pem]
+            storeType: PKCS12
+            passwordFile: \(tls)/store.pass
+        """))
+        _ = try #require(try await agent.waitFor(30) { $0.desiredState.generation == 1 })
+        // certbot-style: the same paths, new contents written in place, key first.
+        let key = try Data(contentsOf: URL(fileURLWithPath: "\(tls)/ec.key")), cert = try Data(contentsOf: URL(fileURLWithPath: "\(tls)/ec.pem"))
+        try key.write(to: URL(fileURLWithPath: "\(tls)/node.key"))
+        try cert.write(to: URL(fileURLWithPath: "\(tls)/node.pem"))
+        let rotated = try #require(try await agent.waitFor(30) { doc in doc.stores.contains { $0.subject.contains("CN=cassandra-node-ec") } && doc.desiredState.lastRefused == nil })
+        for _ in 0..<100 where (try? SimulationDirectory(agent.sim).load().node(agent.node)?.reloadSSLCount) ?? 0 < 2 { try await Task.sleep(for: .milliseconds(30)) }
+        #expect(try SimulationDirectory(agent.sim).load().node(agent.node)?.reloadSSLCount == 2, "one reload for the first install, one for the rotation")
+        let after = try #require(try agent.status())
+        if try SimulationDirectory(agent.sim).load().node(agent.node)?.reloadSSLCount != 2 {
+            Issue.record("status after rotation: \(try StatusClient.get("/v1/status", socket: agent.socket).body)")
+        }
+        #expect(after.reconcile.driftCorrected == 0, "a rotation is not a hand edit: \(String(describing: after.reconcile.lastDrift))")
+        #expect(after.liveChanges.contains { $0.command == "nodetool reloadssl" && $0.succeeded })
+        #expect(rotated.desiredState.generation ?? 0 >= 2)
+        #expect(agent.stop() == 0)
+    }
+}
