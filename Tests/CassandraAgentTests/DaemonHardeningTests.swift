@@ -29,6 +29,28 @@ import Testing
         #expect(simProcesses(agent).isEmpty, "the hung child was killed: \(simProcesses(agent))")
     }
 
+    @Test func aFileWrittenInPlaceSlowlyIsInstalledOnceWhole() async throws {
+        let agent = try AgentUnderTest()
+        try agent.drop(agent.desiredState())
+        _ = try await agent.waitFor(30) { $0.desiredState.generation == 1 }
+        // One open, a line every 250 ms (longer than the resync interval), one close.
+        let text = agent.desiredState(settings: ["compaction_throughput: 96MiB/s", "concurrent_reads: 48"])
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: agent.desiredStatePath))
+        try handle.truncate(atOffset: 0)
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            try handle.write(contentsOf: Data((line + "\n").utf8))
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        try handle.close()
+        let done = try #require(try await agent.waitFor(30) { $0.desiredState.generation == 2 })
+        try await Task.sleep(for: .milliseconds(1500))
+        let after = try #require(try agent.status())
+        #expect(after.desiredState.generation == 2, "one generation for the whole file, none for its prefixes")
+        #expect(after.desiredState.lastRefused == nil)
+        #expect(done.liveChanges.map(\.command).filter { $0.hasPrefix("nodetool setcompactionthroughput") } == ["nodetool setcompactionthroughput 96"])
+        #expect(agent.stop() == 0)
+    }
+
     @Test func anIdleStopTakesAFractionOfASecond() async throws {
         let agent = try AgentUnderTest(observeSeconds: 10)
         try agent.drop(agent.desiredState())

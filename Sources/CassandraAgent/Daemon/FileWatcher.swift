@@ -4,8 +4,9 @@ import Glibc
 
 /// Changes to one file, through inotify on its directory: editors and config
 /// tools replace files by rename, delete them, or write them in place, and
-/// every one of those must wake the agent. Events are coalesced: a file written
-/// in several steps yields one notification after it goes quiet.
+/// every one of those must wake the agent. Only completed changes count: a
+/// rename into place, a close after writing, a deletion; never each write of a
+/// file being written (which would install its prefixes).
 public final class FileWatcher: Sendable {
     public let path: String
     let fd: Int32
@@ -17,7 +18,7 @@ public final class FileWatcher: Sendable {
         let name = FileIO.baseName(path)
         fd = inotify_init1(Int32(IN_CLOEXEC))
         guard fd >= 0 else { throw SystemError("watch", path: directory) }
-        let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB)
+        let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)
         guard inotify_add_watch(fd, directory, mask) >= 0 else {
             let error = SystemError("watch", path: directory)
             close(fd)

@@ -74,12 +74,10 @@ public final class ReconcileTriggers: Sendable {
 
     public func send(_ trigger: ReconcileTrigger) { continuation.yield(trigger) }
 
-    /// Feeds file changes in, each after the file has been quiet for `settle`
-    /// (a file written in several steps is read once, whole).
-    public func watch(_ watcher: FileWatcher, settle: Duration = .milliseconds(100)) async {
-        var iterator = watcher.changes.makeAsyncIterator()
-        while await iterator.next() != nil {
-            try? await Task.sleep(for: settle)
+    /// Feeds file changes in at once: the watcher reports only completed changes
+    /// (a rename into place, a close after writing), so there is nothing to wait for.
+    public func watch(_ watcher: FileWatcher) async {
+        for await _ in watcher.changes {
             send(.fileChanged)
         }
     }

@@ -34,6 +34,9 @@ public struct Reconciler: Sendable {
         ConfigInstaller(stateDirectory: configuration.stateDirectory, keepGenerations: configuration.keepGenerations)
     }
 
+    /// How long a changed file must have been left alone before a timer pass reads it.
+    static let writeQuietSeconds = 2.0
+
     public func reconcile(reason: String) async {
         let now = clock.now()
         let before = state.value.pendingRestart
@@ -56,6 +59,12 @@ public struct Reconciler: Sendable {
             return
         }
         let hash = SHA256.hex(bytes)
+        // A timer pass that finds a new file modified in the last seconds leaves it alone: it is
+        // probably still being written in place, and its close will wake a pass that reads it whole.
+        if reason == "tick", hash != state.value.inForce?.hash, let modified = FileIO.status(path).map({ Double($0.st_mtim.tv_sec) + Double($0.st_mtim.tv_nsec) / 1e9 }),
+           clock.now() - modified < Self.writeQuietSeconds {
+            return
+        }
         if hash == state.value.refusedHash {
             await drift(now: now)
             return
