@@ -11,14 +11,21 @@ import Glibc
 #endif
 
 /// HTTP/1.1 on the agent's unix socket (or one systemd passed in). One request
-/// per connection; bounded request size, header count, read time and number
-/// of connections, so one bad client cannot take the socket down.
+/// per connection; bounded request size, header count, time to send the whole
+/// request, and number of connections, so one bad client cannot take the socket
+/// down: a slow client is cut off at its deadline, and a connection over the
+/// cap is answered 503 rather than reset.
 public struct StatusServer: Service {
     public struct Limits: Sendable {
-        public var maxConnections = 32
+        /// Connections served at once; idle ones cost little, so the cap is far above any monitoring load.
+        public var maxConnections = 256
+        /// Beyond the cap, this many more are told 503; past that they are closed.
+        public var maxRefused = 64
         public var maxHeaders = 64
         public var maxBodyBytes = 64 * 1024
         public var readTimeout = TimeAmount.seconds(10)
+        /// From accept to the end of the request: a client sending a byte a second is cut off here.
+        public var requestDeadline = Duration.seconds(5)
 
         public init() {}
     }
@@ -76,13 +83,15 @@ public struct StatusServer: Service {
             try await withThrowingDiscardingTaskGroup { tasks in
                 try await server.executeThenClose { connections in
                     for try await connection in connections {
-                        guard active.enter() <= limits.maxConnections else {
+                        let count = active.enter()
+                        if count > limits.maxConnections + limits.maxRefused {
                             active.leave()
                             try? await connection.channel.channel.close()
                             continue
                         }
+                        let overCap = count > limits.maxConnections
                         tasks.addTask {
-                            await handle(connection)
+                            await withDeadline(limits.requestDeadline, connection) { await handle(connection, refuse: overCap) }
                             active.leave()
                         }
                     }
@@ -106,7 +115,19 @@ public struct StatusServer: Service {
         }
     }
 
-    func handle(_ connection: Connection) async {
+    /// Runs `body`, closing the connection if it is not done by `deadline`.
+    func withDeadline(_ deadline: Duration, _ connection: Connection, _ body: @escaping @Sendable () async -> Void) async {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await body(); return true }
+            group.addTask { (try? await Task.sleep(for: deadline)) != nil ? false : true }
+            if await group.next() == false {
+                connection.channel.channel.close(promise: nil)
+            }
+            group.cancelAll()
+        }
+    }
+
+    func handle(_ connection: Connection, refuse: Bool = false) async {
         do {
             try await connection.channel.executeThenClose { inbound, outbound in
                 var head: HTTPRequestHead?
@@ -127,6 +148,10 @@ public struct StatusServer: Service {
                         }
                     case .end:
                         guard let head else { return }
+                        if refuse {
+                            try await write(outbound, .init(status: 503, contentType: "text/plain", body: "busy: more than \(limits.maxConnections) connections are open; try again\n"), head: head)
+                            return
+                        }
                         let response = await routes.respond(method: head.method.rawValue, path: head.uri, peer: connection.peer)
                         try await write(outbound, response, head: head)
                         return

@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import Testing
+@testable import CassandraAgent
+
+/// The socket under load, with real concurrent clients on real connections.
+@Suite(.serialized) struct StatusServerLoadTests {
+    /// A status server on a socket in a temporary directory, serving empty snapshots.
+    final class Server: Sendable {
+        let directory = TemporaryDirectory()
+        var socket: String { directory.path + "/agent.sock" }
+        let task: Task<Void, any Error>
+
+        init(_ limits: StatusServer.Limits = .init()) async throws {
+            let snapshots = AgentSnapshots(host: "test", desiredStatePath: "/x", observeInterval: 10, expiryWarningDays: 30, clock: SystemClock())
+            let routes = StatusRoutes(snapshots: snapshots, jobs: JobControls(repair: nil), adminGroup: "root") {}
+            let server = StatusServer(path: directory.path + "/agent.sock", mode: 0o600, group: "root", routes: routes, limits: limits, logger: Logger(label: "test"))
+            task = Task { try await server.run() }
+            for _ in 0..<500 where !FileManager.default.fileExists(atPath: directory.path + "/agent.sock") { try await Task.sleep(for: .milliseconds(10)) }
+        }
+
+        deinit { task.cancel() }
+    }
+
+    /// Runs `body` on `count` threads at once (real parallel clients, not tasks on two cores).
+    func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let group = DispatchGroup()
+        for i in 0..<count {
+            group.enter()
+            Thread { body(i); group.leave() }.start()
+        }
+        group.wait()
+    }
+
+    func status(of response: String) -> Int? {
+        response.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+    }
+
+    @Test func fiftyWellBehavedClientsSeeNoFailure() async throws {
+        let server = try await Server()
+        let failures = Published(0)
+        let socket = server.socket
+        concurrently(50) { _ in
+            for _ in 0..<100 {
+                let answer = try? rawRequest(socket, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")
+                if answer.flatMap({ self.status(of: $0) }) != 200 { failures.update { $0 += 1 } }
+            }
+        }
+        #expect(failures.value == 0, "of 5,000 requests")
+        _ = server
+    }
+
+    @Test func slowClientsHoldNoSlotPastTheirDeadlineAndHealthStillAnswers() async throws {
+        var limits = StatusServer.Limits()
+        limits.requestDeadline = .seconds(2)
+        let server = try await Server(limits)
+        // 40 clients that send a few bytes and then nothing (the old cap was 32 connections, all of them held).
+        var slow: [Int32] = []
+        for _ in 0..<40 {
+            let fd = try openConnection(server.socket)
+            FileIO.writeAll(fd: fd, "GET /v1/sta")
+            slow.append(fd)
+        }
+        defer { slow.forEach { close($0) } }
+        let socket = server.socket
+        let answered = Published(0)
+        concurrently(10) { _ in
+            if let answer = try? rawRequest(socket, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"), self.status(of: answer) == 200 {
+                answered.update { $0 += 1 }
+            }
+        }
+        #expect(answered.value == 10, "health is answered while slow clients hang on, never reset or left waiting")
+        // Past their deadline the slow clients are cut off, and health is served normally again.
+        try await Task.sleep(for: .seconds(2.5))
+        var closed = 0
+        for fd in slow {
+            var timeout = timeval(tv_sec: 1, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var byte: UInt8 = 0
+            if read(fd, &byte, 1) <= 0 { closed += 1 }
+        }
+        #expect(closed == 40)
+        let after = try rawRequest(socket, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(status(of: after) == 200)
+    }
+
+    @Test func aConnectionOverTheCapIsAnswered503NotReset() async throws {
+        var limits = StatusServer.Limits()
+        limits.maxConnections = 4
+        let server = try await Server(limits)
+        var idle: [Int32] = []
+        for _ in 0..<4 { idle.append(try openConnection(server.socket)) }
+        defer { idle.forEach { close($0) } }
+        try await Task.sleep(for: .milliseconds(200))
+        let answer = try rawRequest(server.socket, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(status(of: answer) == 503, "\(answer)")
+        #expect(answer.contains("busy: more than 4 connections are open"))
+    }
+}
