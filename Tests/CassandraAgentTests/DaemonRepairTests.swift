@@ -200,6 +200,28 @@ import Testing
         #expect(agent.stop() == 0)
     }
 
+    @Test func aDesiredStateChangeWaitsForTheRepairStepAndIsInstalledAfter() async throws {
+        let agent = try AgentUnderTest(simulator: ["--repair-seconds", "0.2"])
+        try agent.drop(agent.desiredState(extra: Self.repairSection))
+        _ = try await repairJob(agent) { $0.state == .idle }
+        try sim(agent, ["fault", "--node", "127.0.1.1", "repair-hang"])
+        #expect(try job(agent, ["job", "start", "repair"]).exitCode == 0)
+        _ = try await repairJob(agent) { $0.current?.step.hasPrefix("repairing") == true }
+        // A live-settable change while the repair's segment runs: it waits, nothing is installed.
+        try agent.drop(agent.desiredState(settings: ["compaction_throughput: 32MiB/s"], extra: Self.repairSection))
+        let deferred = try #require(try await agent.waitFor(30) { $0.reconcile.deferred != nil })
+        #expect(deferred.reconcile.deferred?.reason.contains("holds the node and is in its step \"repairing") == true, "\(String(describing: deferred.reconcile.deferred))")
+        #expect(deferred.checks.contains { $0.reason == "reconcile.deferred" })
+        #expect(deferred.desiredState.generation == 1)
+        #expect(try SimulationDirectory(agent.sim).load().node(agent.node)?.liveCommands.contains("setcompactionthroughput 32") == false)
+        // The step ends (cancelled here): the change goes in at once, with its live setter.
+        #expect(try job(agent, ["job", "cancel", "repair"]).exitCode == 0)
+        let installed = try #require(try await agent.waitFor(30) { $0.desiredState.generation == 2 })
+        #expect(installed.reconcile.deferred == nil)
+        #expect(try SimulationDirectory(agent.sim).load().node(agent.node)?.liveCommands.contains("setcompactionthroughput 32") == true)
+        #expect(agent.stop() == 0)
+    }
+
     @Test func aKillDuringARepairLeavesItInterruptedAndTheNextAgentResumesIt() async throws {
         let agent = try AgentUnderTest(simulator: ["--repair-seconds", "4"])
         try agent.drop(agent.desiredState(extra: Self.repairSection))

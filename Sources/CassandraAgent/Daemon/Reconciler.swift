@@ -39,6 +39,8 @@ public struct Reconciler: Sendable {
 
     public func reconcile(reason: String) async {
         let now = clock.now()
+        state.update { $0.passStartedAt = now; $0.passTrigger = reason }
+        defer { state.update { $0.passStartedAt = nil; $0.passTrigger = nil } }
         let before = state.value.pendingRestart
         state.update { $0.cassandraStarted(at: observation.value?.cassandraStartedAt) }
         defer {

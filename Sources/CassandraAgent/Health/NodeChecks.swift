@@ -32,6 +32,10 @@ enum NodeChecks {
         } else {
             checks.add("desired_state", .ok, "desired_state.in_force", "desired state generation \(r.inForce?.generation.map(String.init) ?? "?") is in force")
         }
+        if let started = r.passStartedAt, now - started > max(3 * inputs.observeInterval, 30) {
+            checks.add("desired_state.reconcile", .warning, "reconcile.stuck",
+                       "a reconcile pass (\(r.passTrigger ?? "?")) has been running for \(Int(now - started)) s: a nodetool call may hang (it is killed at nodetoolTimeoutSeconds); newer desired states wait for it", at: started)
+        }
         if let deferred = r.deferred {
             checks.add("desired_state.install", .warning, "reconcile.deferred",
                        "a change to install waits: \(deferred.reason); it is installed as soon as the job lets it", at: deferred.since)

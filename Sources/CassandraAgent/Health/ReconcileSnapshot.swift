@@ -35,6 +35,9 @@ public struct ReconcileSnapshot: Sendable {
     public var lastDrift: (at: Double, files: [String])?
     public var storeCertificates: [(store: String, certificate: NodeArtifacts.StoreCertificate)] = []
     public var deferred: Deferral?
+    /// The pass in progress: since when, and why it started.
+    public var passStartedAt: Double?
+    public var passTrigger: String?
 
     public init(desiredStatePath: String) {
         self.desiredStatePath = desiredStatePath
