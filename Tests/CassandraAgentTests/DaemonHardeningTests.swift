@@ -93,7 +93,8 @@ import Testing
 
     @Test func certificatesRotatedInPlaceAreReloadedNotReportedAsDrift() async throws {
         let pki = try #require(TLSStoreTests.pki)
-        let agent = try AgentUnderTest()
+        // No resync for five minutes: only watching the PEM files can find the rotation.
+        let agent = try AgentUnderTest(resyncSeconds: 300)
         let tls = agent.dir.path + "/tls"
         try FileManager.default.createDirectory(atPath: tls, withIntermediateDirectories: true)
         for file in ["node.pem", "node.key", "ec.pem", "ec.key", "ca.pem", "store.pass"] {

@@ -18,7 +18,7 @@ final class AgentUnderTest: Sendable {
     let version: String
 
     init(environment extra: [String: String] = [:], adminGroup: String = "root", socketMode: String = "0660", observeSeconds: Double = 0.3, version: String = "4.1",
-         simulator: [String] = [], nodetoolTimeoutSeconds: Double = 30, before: (TemporaryDirectory) throws -> Void = { _ in }) throws {
+         simulator: [String] = [], nodetoolTimeoutSeconds: Double = 30, resyncSeconds: Double = 0.5, before: (TemporaryDirectory) throws -> Void = { _ in }) throws {
         self.version = version
         chmod(dir.path, 0o755)
         let initProcess = try SimulatedClusterTests.Cluster.sim(["init", "--dir", dir.path + "/sim", "--version", version, "--datacenters", "DC1:3x1", "--name", "Demo", "--gossip-delay", "0.5"] + simulator)
@@ -34,7 +34,7 @@ final class AgentUnderTest: Sendable {
         systemctl: ["\(Paths.simulatorExecutable)", "systemctl", "--dir", "\(dir.path)/sim", "--node", "\(node)"]
         files: {owner: root, group: root, mode: "0640"}
         observeSeconds: \(observeSeconds)
-        resyncSeconds: 0.5
+        resyncSeconds: \(resyncSeconds)
         nodetoolTimeoutSeconds: \(nodetoolTimeoutSeconds)
 
         """)

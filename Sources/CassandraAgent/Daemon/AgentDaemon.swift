@@ -31,8 +31,13 @@ public enum AgentDaemon {
         let repair = RepairService(.init(
             configuration: configuration, clock: clock, runner: runner, lease: lease, desiredState: snapshots.desiredState,
             hostID: { observation.value?.info?.hostID }, snapshot: snapshots.jobs[.repair]!, logger: logger))
+        let reconcileState = snapshots.reconcile
         let reconciler = Reconciler(configuration: configuration, state: snapshots.reconcile, observation: snapshots.observation, lease: lease,
-                                    clock: clock, runner: runner, logger: logger, onApplied: { repair.desiredStateChanged() })
+                                    clock: clock, runner: runner, logger: logger, onApplied: {
+            repair.desiredStateChanged()
+            // The PEM files the new state names are watched too: a rotation in place is acted on at once.
+            watcher.watch(reconcileState.value.inForce?.state.tlsInputPaths ?? [])
+        })
 
         // Pets must come at least every half watchdog period; a tick guarantees a pass.
         var tick = Duration.milliseconds(Int64(configuration.resyncSeconds * 1000))

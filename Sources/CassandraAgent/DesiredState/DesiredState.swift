@@ -162,3 +162,13 @@ public struct DesiredState: Sendable {
         public var reboot: Reboot
     }
 }
+
+extension DesiredState {
+    /// Every file the TLS section reads (systemd credentials excluded: they change only with the unit).
+    public var tlsInputPaths: [String] {
+        [tls?.internode?.stores, tls?.client?.stores].compactMap { $0 }.flatMap { inputs in
+            [inputs.certificate.value, inputs.privateKey.value, inputs.passwordFile.value] + inputs.trust.map(\.value)
+                + (inputs.privateKeyPasswordFile.map { [$0.value] } ?? [])
+        }.filter { !$0.hasPrefix(NodeArtifactsBuilder.credentialPrefix) }
+    }
+}
