@@ -23,13 +23,13 @@ public struct CommandOutput: Sendable, Equatable {
 /// Reading and validating a desired-state file, the first step of every command.
 enum DesiredStateFile {
     static func validate(_ path: String) -> Result<ValidatedDesiredState, InvalidInput> {
-        let text: String
+        let bytes: [UInt8]
         do {
-            text = try FileIO.readText(path)
+            bytes = try FileIO.read(path)
         } catch {
             return .failure(InvalidInput([Diagnostic(.error, file: path, mark: SourceMark(line: 1, column: 1), message: error.description)]))
         }
-        return DesiredStateValidator.validate(text: text, file: path)
+        return DesiredStateValidator.validate(bytes: bytes, file: path)
     }
 
     /// Validates and builds every artifact (TLS inputs read and checked too).
