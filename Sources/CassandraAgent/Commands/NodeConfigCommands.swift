@@ -63,7 +63,7 @@ public enum NodeConfigCommands {
     /// Renders and installs `file` into the Cassandra config directory, recording a generation.
     public static func apply(file: String, configuration: AgentConfiguration) -> CommandOutput {
         let directory = configuration.cassandraConfigDirectory
-        switch DesiredStateFile.build(file, storeDirectory: directory) {
+        switch DesiredStateFile.build(file, storeDirectory: directory, permissions: .refuse(adminGroup: configuration.adminGroup)) {
         case .failure(let error):
             return .invalid(error)
         case .success(let (validated, artifacts)):
