@@ -29,4 +29,27 @@ import Testing
         #expect(several.stderr.contains("the password file has more than one line; it must hold the password alone on one line (a single trailing newline is fine)"), "\(several.stderr)")
         #expect(!several.stderr.contains("second-line"))
     }
+
+    @Test func socketStartupErrorsSayWhatToDo() throws {
+        let dir = TemporaryDirectory()
+        let socket = dir.path + "/" + String(repeating: "s", count: 120) + ".sock"
+        let config = dir.write("agent.yaml", """
+        desiredState: \(dir.path)/desired-state.yaml
+        cassandraConfigDirectory: \(dir.path)/etc
+        stateDirectory: \(dir.path)/state
+        socket: \(socket)
+        nodetool: ["/bin/false"]
+        systemctl: ["/bin/false"]
+
+        """)
+        let result = try runProcess(Paths.agentExecutable, ["run", "--config", config], environment: ["PATH": "/usr/bin:/bin"], timeout: .seconds(60))
+        #expect(result.exitCode == 1)
+        #expect(result.stderr.contains("cannot start: the socket path \(socket) is \(socket.utf8.count) bytes long; a unix socket path can have at most 107 bytes on Linux"), "\(result.stderr)")
+        #expect(!result.stderr.contains("unixDomainSocketPathTooLong"))
+    }
+
+    @Test func anAddressInUseNamesThePathAndAnotherAgent() {
+        let error = StatusServer.startupError(IOError(errnoCode: EADDRINUSE, reason: "bind"), path: "/run/cassandra-agent/agent.sock")
+        #expect(error.description == "the socket /run/cassandra-agent/agent.sock is in use: another cassandra-agent may be running with this config (systemctl status cassandra-agent); stop it, or set `socket:` in the agent's config to another path")
+    }
 }
