@@ -52,4 +52,17 @@ import Testing
         let error = StatusServer.startupError(IOError(errnoCode: EADDRINUSE, reason: "bind"), path: "/run/cassandra-agent/agent.sock")
         #expect(error.description == "the socket /run/cassandra-agent/agent.sock is in use: another cassandra-agent may be running with this config (systemctl status cassandra-agent); stop it, or set `socket:` in the agent's config to another path")
     }
+
+    /// The demo's hand-edit check, run the way the demo runs it, on a file where the edit was put back.
+    @Test func theDemoDoesNotShowAFailureWhenTheHandEditIsGone() throws {
+        let script = try String(contentsOfFile: Paths.packageRoot + "/scripts/demo.sh", encoding: .utf8).split(separator: "\n").map(String.init)
+        let functions = script.filter { $0.range(of: #"^[a-z_]+\(\) \{.*\}$"#, options: .regularExpression) != nil }
+        let check = try #require(script.first { $0.hasPrefix("step ") && $0.contains("concurrent_reads: 999") })
+        let dir = TemporaryDirectory()
+        dir.write("sim/nodes/127.0.1.1/conf/cassandra.yaml", "concurrent_reads: 32\n")
+        let result = try runProcess("/bin/bash", ["-c", (["set -euo pipefail", "demo=\(dir.path)"] + functions + [check]).joined(separator: "\n")])
+        #expect(result.exitCode == 0)
+        #expect(result.stdout.hasSuffix("\n0\n"), "\(result.stdout)")
+        #expect(!result.stdout.contains("(exit"), "\(result.stdout)")
+    }
 }
