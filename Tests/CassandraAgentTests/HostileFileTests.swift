@@ -25,12 +25,14 @@ import Testing
 
     """
 
-    /// `validate FILE` under 512 MiB of address space and the CPU limit; fails the test past 10 s of wall time.
+    /// `validate FILE` under 512 MiB of address space and the CPU limit (the load-independent
+    /// bound on time); the wall-clock bound only catches a read that blocks, as on a FIFO,
+    /// and is loose because this machine is shared with parallel tests and builds.
     func validateBounded(_ file: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessResult {
         let start = ContinuousClock.now
-        let result = try runProcess("/usr/bin/prlimit", ["--as=\(512 << 20)", "--cpu=\(Self.cpuSeconds)", Paths.agentExecutable, "validate", file], timeout: .seconds(10))
+        let result = try runProcess("/usr/bin/prlimit", ["--as=\(512 << 20)", "--cpu=\(Self.cpuSeconds)", Paths.agentExecutable, "validate", file], timeout: .seconds(60))
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed < .seconds(5), "validate took \(elapsed)", sourceLocation: sourceLocation)
+        #expect(elapsed < .seconds(30), "validate took \(elapsed)", sourceLocation: sourceLocation)
         // 128 + SIGXCPU (24) or SIGKILL: a limit stopped it instead of the agent refusing the file.
         #expect(result.exitCode == 1, "exit \(result.exitCode): \(result.stderr.prefix(500))", sourceLocation: sourceLocation)
         return result
@@ -121,7 +123,7 @@ import Testing
         #expect(mkfifo(config, 0o644) == 0)
         let start = ContinuousClock.now
         let result = try runAgent(["plan", "--config", config])
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(30))
         #expect(result.exitCode == 1)
         #expect(result.stderr == "\(config):1:1: error: cannot read \(config): it is a FIFO (named pipe), not a regular file; the agent reads only regular files (a symlink to one is fine)\n")
     }
