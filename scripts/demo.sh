@@ -14,6 +14,8 @@ rm -rf "$demo" && mkdir -p "$demo"
 trap 'pkill -TERM -f "cassandra-agent run --config $demo/" 2>/dev/null || true' EXIT
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@" || echo "(exit $?)"; }
+# grep -c exits 1 when it counts nothing, which is the outcome the demo hopes for: print the count only.
+count_lines() { grep -c "$1" "$2" || true; }
 nodes=(127.0.1.1 127.0.1.2 127.0.1.3)
 
 step "$bin/cassandra-sim" init --dir "$demo/sim" --version 4.1 --datacenters WESTUS:3x1 --name CustomerService --gossip-delay 1 --repair-seconds 1.5
@@ -103,7 +105,8 @@ step "$bin/cassandra-agent" status --config "$demo/node3/agent.yaml"
 echo; echo "# Someone edits node 1's cassandra.yaml by hand: the agent puts it back."
 echo "concurrent_reads: 999" >> "$demo/sim/nodes/127.0.1.1/conf/cassandra.yaml"
 sleep 2
-step grep -c "concurrent_reads: 999" "$demo/sim/nodes/127.0.1.1/conf/cassandra.yaml"
+echo "# Lines that still hold the hand edit (0: it was put back):"
+step count_lines "concurrent_reads: 999" "$demo/sim/nodes/127.0.1.1/conf/cassandra.yaml"
 step curl -s --unix-socket "$demo/node1/agent.sock" http://localhost/v1/health
 echo
 echo "Agents' logs: $demo/node*/agent.log; rendered files: $demo/sim/nodes/*/conf. Stopping the agents."

@@ -165,7 +165,7 @@ public struct SimulationDirectory: Sendable {
 
     public func load() throws(SimulationError) -> SimulatedCluster {
         do {
-            let bytes = try FileIO.read(stateFile)
+            let bytes = try FileIO.read(stateFile, limit: 256 << 20)
             return try JSONDecoder().decode(SimulatedCluster.self, from: Data(bytes))
         } catch let error as SystemError where error.isNotFound {
             throw SimulationError("no simulated cluster in \(path) (run cassandra-sim init first)")

@@ -41,7 +41,8 @@ struct Status: ParsableCommand {
     @OptionGroup var config: AgentConfigOption
 
     func run() throws {
-        let path = try socket ?? config.load().socket
+        // Without its config the agent's socket is unknown, so is the node's health: UNKNOWN (3), not 1 (WARNING).
+        let path = try socket ?? config.load(failureExitCode: 3).socket
         try finish(StatusCommand.run(socket: path, json: json, color: isatty(1) == 1))
     }
 }
@@ -57,12 +58,12 @@ struct AgentConfigOption: ParsableArguments {
     @Option(name: .customLong("config"), help: ArgumentHelp("The agent's config file.", valueName: "FILE"))
     var path: String?
 
-    func load() throws -> AgentConfiguration {
+    func load(failureExitCode: Int32 = 1) throws -> AgentConfiguration {
         do {
             return try AgentConfiguration.load(path: path)
         } catch {
-            try finish(CommandOutput(stderr: error.description + "\n", exitCode: 1))
-            throw ExitCode(1)
+            try finish(CommandOutput(stderr: error.description + "\n", exitCode: failureExitCode))
+            throw ExitCode(failureExitCode)
         }
     }
 }

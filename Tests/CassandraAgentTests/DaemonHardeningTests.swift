@@ -51,6 +51,28 @@ import Testing
         #expect(agent.stop() == 0)
     }
 
+    @Test func aDesiredStateOthersMayWriteIsRefusedAsCritical() async throws {
+        let agent = try AgentUnderTest()
+        try agent.drop(agent.desiredState())
+        _ = try await agent.waitFor(30) { $0.desiredState.generation == 1 }
+        chmod(agent.desiredStatePath, 0o666)
+        // Still the same content, now with a change that must not be taken from a file anyone can write.
+        let refused = try #require(try await agent.waitFor(30) { $0.checks.contains { $0.reason == "desired_state.untrusted" } })
+        #expect(refused.health == .critical)
+        #expect(refused.checks.first { $0.reason == "desired_state.untrusted" }?.message.contains("desired-state.yaml") == true)
+        // A new file dropped already world-writable (mode set before the rename).
+        let temp = agent.dir.path + "/etc/.next.tmp"
+        try agent.desiredState(settings: ["compaction_throughput: 80MiB/s"]).write(toFile: temp, atomically: false, encoding: .utf8)
+        chmod(temp, 0o666)
+        rename(temp, agent.desiredStatePath)
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(try agent.status()?.desiredState.generation == 1, "nothing from an untrusted file is installed")
+        chmod(agent.desiredStatePath, 0o644)
+        let fixed = try #require(try await agent.waitFor(30) { $0.desiredState.generation == 2 })
+        #expect(!fixed.checks.contains { $0.reason == "desired_state.untrusted" })
+        #expect(agent.stop() == 0)
+    }
+
     @Test func anIdleStopTakesAFractionOfASecond() async throws {
         let agent = try AgentUnderTest(observeSeconds: 10)
         try agent.drop(agent.desiredState())

@@ -40,13 +40,19 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Reads the file; a missing file at the default path means all defaults.
     public static func load(path: String?) throws(InvalidInput) -> AgentConfiguration {
         let file = path ?? defaultPath
-        let text: String
+        let bytes: [UInt8]
         do {
-            text = try FileIO.readText(file)
+            bytes = try FileIO.read(file)
         } catch where path == nil && error.isNotFound {
             return AgentConfiguration()
         } catch {
             throw InvalidInput([Diagnostic(.error, file: file, mark: SourceMark(line: 1, column: 1), message: error.description)])
+        }
+        let text: String
+        do {
+            text = try SourceText.decode(bytes)
+        } catch {
+            throw InvalidInput([Diagnostic(.error, file: file, mark: error.mark, message: error.message)])
         }
         var diagnostics = Diagnostics(file: file)
         let config = parse(text, &diagnostics)

@@ -60,7 +60,7 @@ public enum NodeConfigCommands {
     public static func apply(file: String, configuration: AgentConfiguration, clock: any WallClock = SystemClock()) -> CommandOutput {
         let directory = configuration.cassandraConfigDirectory
         let now = clock.now()
-        switch DesiredStateFile.build(file, storeDirectory: directory, now: now) {
+        switch DesiredStateFile.build(file, storeDirectory: directory, permissions: .refuse(adminGroup: configuration.adminGroup), now: now) {
         case .failure(let error):
             return .invalid(error)
         case .success(let (validated, artifacts)):
@@ -69,17 +69,17 @@ public enum NodeConfigCommands {
             let plan = prepared.plan
             do {
                 let outcome = try pipeline.install(prepared, hash: validated.hash, at: now)
-                var out = ""
+                var out = outcome.cleanedUp.map { "\($0)\n" }.joined()
                 if outcome.changedPaths.isEmpty {
-                    out = "no change: \(directory) already holds what \(file) renders\n"
+                    out += "no change: \(directory) already holds what \(file) renders\n"
                 } else {
-                    out = outcome.changedPaths.map { "installed \($0)\n" }.joined()
+                    out += outcome.changedPaths.map { "installed \($0)\n" }.joined()
                     out += "generation \(outcome.generation ?? 0) (desired state sha256:\(validated.hash))\n"
                     out += PlanReport.restartLine(plan)
                 }
                 return CommandOutput(stdout: out, stderr: DesiredStateFile.warnings(artifacts))
             } catch {
-                return .failure(error.message)
+                return .failure("install failed: \(error.message)")
             }
         }
     }
@@ -89,16 +89,20 @@ public enum NodeConfigCommands {
         let installer = ConfigInstaller(stateDirectory: configuration.stateDirectory, keepGenerations: configuration.keepGenerations)
         do {
             if list {
-                let lines = try installer.generations().map { g in
+                let scan = try installer.scanGenerations()
+                let lines = scan.generations.map { g in
                     let what = g.generation == 0 ? "files found before the agent's first install" : "desired state sha256:\(g.desiredStateHash ?? "?")"
                     let when = g.generation == 0 ? "-" : Timestamp.iso8601(g.installedAt)
                     return "\(g.generation)\t\(when)\t\(what)\n"
                 }
-                return CommandOutput(stdout: lines.isEmpty ? "no generation has been installed yet\n" : lines.joined())
+                return CommandOutput(
+                    stdout: lines.isEmpty ? "no generation has been installed yet\n" : lines.joined(),
+                    stderr: scan.damaged.map { "warning: \($0)\n" }.joined())
             }
             let outcome = try installer.rollback(to: generation, installedAt: Int64(clock.now()))
             let changed = outcome.changedPaths.map { "restored \($0)\n" }.joined()
-            return CommandOutput(stdout: changed.isEmpty ? "no change: the files already match that generation\n" : changed + "a restart of Cassandra is needed for the restored files to take effect\n")
+            let cleaned = outcome.cleanedUp.map { "\($0)\n" }.joined()
+            return CommandOutput(stdout: cleaned + (changed.isEmpty ? "no change: the files already match that generation\n" : changed + "a restart of Cassandra is needed for the restored files to take effect\n"))
         } catch {
             return .failure(error.message)
         }

@@ -19,6 +19,11 @@ public enum AgentDaemon {
         try FileIO.makeDirectories(configuration.stateDirectory, mode: 0o700)
         let instance = try InstanceLock(stateDirectory: configuration.stateDirectory)
         defer { withExtendedLifetime(instance) {} }
+        // What a killed install left next to the installed files (never another live process's).
+        for removed in ConfigInstaller(stateDirectory: configuration.stateDirectory, keepGenerations: configuration.keepGenerations)
+            .removeLeftovers(in: [configuration.cassandraConfigDirectory]) {
+            logger.notice("removed a leftover of an interrupted install", metadata: ["reason": "install.leftover_removed", "file": "\(removed)"])
+        }
         let restartPending = RestartPendingStore(stateDirectory: configuration.stateDirectory)
         if let pending = restartPending.load() {
             snapshots.reconcile.update { $0.pendingRestart = pending }

@@ -67,11 +67,24 @@ public struct Reconciler: Sendable {
            clock.now() - modified < Self.writeQuietSeconds {
             return
         }
+        // A file others may write is not taken from: the agent runs as root and acts on it.
+        let untrusted = TrustedPath.problems(path, adminGroup: configuration.adminGroup)
+        if !untrusted.isEmpty {
+            let errors = untrusted.map { "\(path):1:1: error: \($0.message)" }
+            if state.value.refused?.errors != errors {
+                logger.error("desired state refused: others may write it", metadata: ["reason": "desired_state.untrusted", "first": "\(errors[0])"])
+            }
+            // No hash is remembered: a chmod fixes it without the content changing.
+            state.update { $0.refusedFile(path, hash: nil, errors: errors, at: now); $0.untrusted = true }
+            await drift(now: now)
+            return
+        }
+        if state.value.untrusted { state.update { $0.untrusted = false; $0.refused = nil } }
         if hash == state.value.refusedHash {
             await drift(now: now)
             return
         }
-        let validation = DesiredStateValidator.validate(text: String(decoding: bytes, as: UTF8.self), file: path)
+        let validation = DesiredStateValidator.validate(bytes: bytes, file: path)
         guard case .success(let validated) = validation else {
             if case .failure(let invalid) = validation {
                 logger.error("desired state refused; nothing was changed", metadata: [
@@ -131,8 +144,9 @@ public struct Reconciler: Sendable {
         do {
             outcome = try pipeline.install(prepared, hash: validated.hash, at: now)
         } catch {
-            logger.error("installing the rendered files failed; every file is as it was", metadata: ["reason": "install.failed", "error": "\(error.message)"])
-            state.update { $0.refusedFile(validated.file, hash: nil, errors: ["\(validated.file):1:1: error: \(error.message)"], at: now) }
+            // Not the desired state's fault: the file stays valid, the node could not take it.
+            logger.error("installing the rendered files failed; every file is as it was", metadata: ["reason": "\(error.reason)", "error": "\(error.message)"])
+            state.update { $0.installFailure = .init(since: $0.installFailure?.since ?? now, reason: error.reason, message: error.message) }
             return
         }
         let certificates = artifacts.stores.flatMap { store in store.certificates.map { (store: store.name, certificate: $0) } }
@@ -156,6 +170,7 @@ public struct Reconciler: Sendable {
         // Recorded once the pass is complete, so status never shows a generation whose live changes are still under way.
         let wasInForce = state.value.inForce?.hash
         state.update {
+            $0.installFailure = nil
             $0.storeCertificates = certificates
             $0.applied(hash: validated.hash, generation: outcome.generation, version: version, state: validated.state, at: now)
             $0.reconciled(at: now, drift: drifted)

@@ -4,8 +4,38 @@
 public enum DesiredStateLoader {
     static let topLevelKeys = ["apiVersion", "cassandra", "cluster", "node", "settings", "tls", "repair", "backup", "patching", "blackouts"]
 
+    /// Every section that decoded, each on its own: an error in one section leaves
+    /// the others decoded, so the validator can still check (and report) them.
+    struct Sections {
+        var version: CassandraVersion?
+        var cluster: DesiredState.Cluster?
+        var node: DesiredState.Node?
+        var settings: [DesiredState.SettingEntry] = []
+        var tls: DesiredState.TLS?
+        var repair: DesiredState.Repair?
+        var backup: DesiredState.Backup?
+        var patching: DesiredState.Patching?
+        var blackouts: [Blackout] = []
+
+        /// The whole state, when every required section decoded.
+        var state: DesiredState? {
+            guard let version, let cluster, let node else { return nil }
+            var state = DesiredState(
+                cassandraVersion: version, cluster: cluster, node: node, settings: settings,
+                tls: tls, repair: repair, backup: backup, patching: patching)
+            state.blackouts = blackouts
+            return state
+        }
+    }
+
     /// The decoded state, or nil with errors in `diagnostics`.
     public static func load(text: String, diagnostics: inout Diagnostics) -> DesiredState? {
+        guard let sections = sections(text: text, diagnostics: &diagnostics), !diagnostics.hasErrors else { return nil }
+        return sections.state
+    }
+
+    /// nil only when the file is not a YAML mapping at all.
+    static func sections(text: String, diagnostics: inout Diagnostics) -> Sections? {
         let root: YAMLNode
         do {
             guard let parsed = try YAMLParser.parse(text) else {
@@ -23,23 +53,18 @@ public enum DesiredStateLoader {
            let text = MappingReader.string(api, "apiVersion", &diagnostics), text != DesiredState.apiVersion {
             diagnostics.error("apiVersion must be '\(DesiredState.apiVersion)', found '\(text)'", at: api.mark)
         }
-        let version = top.required("cassandra", diagnostics: &diagnostics).flatMap { cassandraSection($0, &diagnostics) }
-        let cluster = top.required("cluster", diagnostics: &diagnostics).flatMap { clusterSection($0, version, &diagnostics) }
-        let node = top.required("node", diagnostics: &diagnostics).flatMap { nodeSection($0, &diagnostics) }
-        let settings = top.optional("settings").flatMap { settingsSection($0, &diagnostics) } ?? []
-        let tls = top.optional("tls").flatMap { TLSSectionReader.read($0, &diagnostics) }
-        let repair = top.optional("repair").flatMap { JobSectionReader.repair($0, version: version, &diagnostics) }
-        let backup = top.optional("backup").flatMap { JobSectionReader.backup($0, &diagnostics) }
-        let patching = top.optional("patching").flatMap { JobSectionReader.patching($0, &diagnostics) }
-        let blackouts = top.optional("blackouts").map { JobSectionReader.blackouts($0, &diagnostics) } ?? []
+        var sections = Sections()
+        sections.version = top.required("cassandra", diagnostics: &diagnostics).flatMap { cassandraSection($0, &diagnostics) }
+        sections.cluster = top.required("cluster", diagnostics: &diagnostics).flatMap { clusterSection($0, sections.version, &diagnostics) }
+        sections.node = top.required("node", diagnostics: &diagnostics).flatMap { nodeSection($0, &diagnostics) }
+        sections.settings = top.optional("settings").flatMap { settingsSection($0, &diagnostics) } ?? []
+        sections.tls = top.optional("tls").flatMap { TLSSectionReader.read($0, &diagnostics) }
+        sections.repair = top.optional("repair").flatMap { JobSectionReader.repair($0, version: sections.version, &diagnostics) }
+        sections.backup = top.optional("backup").flatMap { JobSectionReader.backup($0, &diagnostics) }
+        sections.patching = top.optional("patching").flatMap { JobSectionReader.patching($0, &diagnostics) }
+        sections.blackouts = top.optional("blackouts").map { JobSectionReader.blackouts($0, &diagnostics) } ?? []
         top.rejectUnknownKeys(&diagnostics)
-
-        guard !diagnostics.hasErrors, let version, let cluster, let node else { return nil }
-        var state = DesiredState(
-            cassandraVersion: version, cluster: cluster, node: node, settings: settings,
-            tls: tls, repair: repair, backup: backup, patching: patching)
-        state.blackouts = blackouts
-        return state
+        return sections
     }
 
     static func cassandraSection(_ node: YAMLNode, _ diagnostics: inout Diagnostics) -> CassandraVersion? {
@@ -110,8 +135,11 @@ public enum DesiredStateLoader {
         }
         let datacenter = name("datacenter")
         let rack = name("rack")
-        if (datacenter == nil) != (rack == nil), !diagnostics.hasErrors {
-            let missing = datacenter == nil ? "datacenter" : "rack"
+        // A datacenter or rack given but refused is reported already; only an absent one is "missing".
+        let givenDatacenter = section.has("datacenter") && section.optional("datacenter") != nil
+        let givenRack = section.has("rack") && section.optional("rack") != nil
+        if givenDatacenter != givenRack {
+            let missing = givenDatacenter ? "rack" : "datacenter"
             diagnostics.error("node.\(missing) is missing: give node.datacenter and node.rack together", at: node.mark)
         }
         let listen = endpoint(&section, address: "listenAddress", interface: "listenInterface", required: true, &diagnostics)

@@ -22,6 +22,13 @@ enum NodeChecks {
     static func desiredState(_ inputs: StatusInputs, _ checks: inout CheckList) {
         let r = inputs.reconcile
         let now = inputs.now
+        if r.untrusted, let refused = r.refused {
+            checks.add("desired_state.permissions", .critical, "desired_state.untrusted",
+                       "\(refused.errors.first.map { String($0.split(separator: " error: ", maxSplits: 1).last ?? "") } ?? "the desired state may be written by others"); the agent acts as root on this file, so it is refused until that is fixed")
+        }
+        if let failure = r.installFailure {
+            checks.add("desired_state.install", .critical, failure.reason, "installing the desired state failed, every file is as it was: \(failure.message)", at: failure.since)
+        }
         if r.inForce == nil {
             checks.add("desired_state", .critical, "desired_state.none_applied",
                        r.refused == nil ? "no desired state has been applied yet: write \(r.desiredStatePath)"

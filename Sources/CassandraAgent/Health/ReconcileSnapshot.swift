@@ -35,6 +35,16 @@ public struct ReconcileSnapshot: Sendable {
     public var lastDrift: (at: Double, files: [String])?
     public var storeCertificates: [(store: String, certificate: NodeArtifacts.StoreCertificate)] = []
     public var deferred: Deferral?
+    /// The desired-state file (or a directory above it) may be written by others: refused until fixed.
+    public var untrusted = false
+    /// The last install that failed (a full disk, a read-only file system), until one succeeds.
+    public struct InstallFailure: Sendable, Equatable {
+        public var since: Double
+        public var reason: String
+        public var message: String
+    }
+
+    public var installFailure: InstallFailure?
     /// The pass in progress: since when, and why it started.
     public var passStartedAt: Double?
     public var passTrigger: String?

@@ -21,6 +21,9 @@ public struct InstallOutcome: Sendable, Equatable {
     /// The generation now in force (nil when nothing had to change and none was recorded yet).
     public var generation: Int?
     public var changedPaths: [String]
+    /// What was cleaned up on the way, in words for the log: temp files a killed
+    /// install left next to the installed files, damaged generations.
+    public var cleanedUp: [String] = []
 }
 
 /// Installs a set of files so the node never sees a half-applied change, and
@@ -51,21 +54,26 @@ public struct ConfigInstaller: Sendable {
 
     var generationsDirectory: String { stateDirectory + "/generations" }
 
+    /// The largest installed file the installer reads back (to compare, and to keep in generation 0).
+    static let installedFileLimit = 256 << 20
+
     public func install(_ files: [InstallFile], desiredStateHash: String, installedAt: Int64) throws(InstallError) -> InstallOutcome {
+        let cleanedUp = removeLeftovers(in: files.map { FileIO.directoryName($0.path) }) + (try scanGenerations()).damaged.map(\.description)
         let ids = try files.map { file throws(InstallError) in try file.ownership.resolve() }
         var current: [[UInt8]?] = []
         for file in files {
             do {
-                current.append(try FileIO.readIfPresent(file.path))
+                // A hand-made file of any size is still replaced (and kept in generation 0).
+                current.append(try FileIO.readIfPresent(file.path, limit: Self.installedFileLimit))
             } catch {
-                throw InstallError(error.description)
+                throw InstallError("", error)
             }
         }
         let changed = files.indices.filter { i in
             current[i] != files[i].contents || !Self.hasOwnership(files[i].path, ids[i], files[i].ownership.mode)
         }
         if changed.isEmpty {
-            return InstallOutcome(generation: try latestGeneration(), changedPaths: [])
+            return InstallOutcome(generation: try latestGeneration(), changedPaths: [], cleanedUp: cleanedUp)
         }
 
         try ensureGenerationZero(files.map(\.path), current)
@@ -85,7 +93,7 @@ public struct ConfigInstaller: Sendable {
         } catch {
             temps.values.forEach { unlink($0) }
             FileIO.removeTree(staged)
-            throw InstallError("nothing was changed: \(error.description)")
+            throw InstallError("nothing was changed: ", error)
         }
 
         var replaced: [Int] = []
@@ -95,15 +103,47 @@ public struct ConfigInstaller: Sendable {
                 temps.values.forEach { unlink($0) }
                 let restored = restore(replaced.map { (files[$0], current[$0]) })
                 FileIO.removeTree(staged)
-                throw InstallError("\(failure.description); \(restored)")
+                throw InstallError("\(failure.description); \(restored)", code: failure.code)
             }
             replaced.append(i)
         }
         for directory in Set(changed.map { FileIO.directoryName(files[$0].path) }) {
-            do { try FileIO.fsyncDirectory(directory) } catch { throw InstallError(error.description) }
+            do { try FileIO.fsyncDirectory(directory) } catch { throw InstallError("", error) }
         }
         try commitGeneration(staged, generation)
-        return InstallOutcome(generation: generation, changedPaths: changed.map { files[$0].path })
+        return InstallOutcome(generation: generation, changedPaths: changed.map { files[$0].path }, cleanedUp: cleanedUp)
+    }
+
+    /// Removes the temp files (`FileIO.temporaryPath`: `.NAME.cassandra-agent-PID-RANDOM.tmp`)
+    /// that an agent killed mid-install left in `directories`, unless their process is
+    /// still alive (another agent or `apply` at work). Returns what it removed, in words.
+    /// Called by every install; the daemon may call it at start-up too.
+    public func removeLeftovers(in directories: [String]) -> [String] {
+        var removed: [String] = []
+        for directory in Set(directories).sorted() {
+            guard let names = try? FileIO.list(directory) else { continue }
+            for name in names {
+                guard let pid = Self.leftoverOwner(name), pid == getpid() || !Self.isAlive(pid) else { continue }
+                let path = "\(directory)/\(name)"
+                guard let st = FileIO.status(path), (st.st_mode & S_IFMT) == S_IFREG, unlink(path) == 0 else { continue }
+                removed.append("removed \(path), left by an install that was cut short (process \(pid))")
+            }
+        }
+        return removed
+    }
+
+    /// The pid in a temp file name the agent makes, or nil for any other name.
+    static func leftoverOwner(_ name: String) -> pid_t? {
+        guard name.hasPrefix("."), name.hasSuffix(".tmp") else { return nil }
+        let parts = name.dropLast(4).split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 3, UInt32(parts[parts.count - 1]) != nil, let pid = pid_t(parts[parts.count - 2]), pid > 0,
+              parts.dropLast(2).joined(separator: "-").hasSuffix(".cassandra-agent")
+        else { return nil }
+        return pid
+    }
+
+    static func isAlive(_ pid: pid_t) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
     }
 
     /// Puts back the previous contents of files already replaced by a failed install.
@@ -150,22 +190,51 @@ public struct ConfigInstaller: Sendable {
         public var files: [File]
     }
 
-    public func generations() throws(InstallError) -> [Generation] {
-        guard FileIO.isDirectory(generationsDirectory) else { return [] }
-        do {
-            return try FileIO.list(generationsDirectory)
-                .compactMap { Int($0) }
-                .sorted()
-                .map { number throws(SystemError) in
-                    let bytes = try FileIO.read("\(generationsDirectory)/\(Self.name(number))/manifest.json")
-                    guard let generation = try? JSONDecoder().decode(Generation.self, from: Data(bytes)) else {
-                        throw SystemError("decode the manifest of generation \(number) in", path: generationsDirectory, code: EINVAL)
-                    }
-                    return generation
-                }
-        } catch {
-            throw InstallError(error.description)
+    /// A numbered generation directory that could not be used (its manifest is missing
+    /// or unreadable: an install cut short, or two agents at once) and was removed.
+    public struct DamagedGeneration: Sendable, Equatable, CustomStringConvertible {
+        public var generation: Int
+        public var problem: String
+        public var removed: Bool
+
+        public var description: String {
+            "generation \(generation) is damaged (\(problem))\(removed ? "; removed" : "; skipped")"
         }
+    }
+
+    /// The kept generations, oldest first. A damaged one is skipped and removed, so it
+    /// cannot fail every later install and rollback; `damaged` says which.
+    public func scanGenerations() throws(InstallError) -> (generations: [Generation], damaged: [DamagedGeneration]) {
+        guard FileIO.isDirectory(generationsDirectory) else { return ([], []) }
+        let names: [String]
+        do { names = try FileIO.list(generationsDirectory) } catch { throw InstallError("", error) }
+        var generations: [Generation] = []
+        var damaged: [DamagedGeneration] = []
+        for number in names.compactMap({ Int($0) }).sorted() {
+            let directory = "\(generationsDirectory)/\(Self.name(number))"
+            let problem: String
+            do {
+                let bytes = try FileIO.read("\(directory)/manifest.json")
+                if let generation = try? JSONDecoder().decode(Generation.self, from: Data(bytes)), generation.generation == number {
+                    generations.append(generation)
+                    continue
+                }
+                problem = "its manifest.json cannot be decoded"
+            } catch where error.code == ENOENT || error.code == ENOTDIR {
+                problem = "it has no manifest.json"
+            } catch {
+                // Unreadable for another reason (permissions, I/O): skipped, but not removed.
+                damaged.append(DamagedGeneration(generation: number, problem: error.description, removed: false))
+                continue
+            }
+            FileIO.removeTree(directory)
+            damaged.append(DamagedGeneration(generation: number, problem: problem, removed: true))
+        }
+        return (generations, damaged)
+    }
+
+    public func generations() throws(InstallError) -> [Generation] {
+        try scanGenerations().generations
     }
 
     func latestGeneration() throws(InstallError) -> Int? {
@@ -190,10 +259,10 @@ public struct ConfigInstaller: Sendable {
                 continue
             }
             do {
-                let bytes = try FileIO.read("\(directory)/\(FileIO.baseName(file.path))")
+                let bytes = try FileIO.read("\(directory)/\(FileIO.baseName(file.path))", limit: Self.installedFileLimit)
                 files.append(InstallFile(path: file.path, contents: bytes, ownership: FileOwnership(owner: file.owner, group: file.group, mode: file.mode)))
             } catch {
-                throw InstallError("generation \(target) is damaged: \(error.description)")
+                throw InstallError("generation \(target) is damaged: ", error)
             }
         }
         var outcome = try install(files, desiredStateHash: record.desiredStateHash ?? "rollback-to-\(target)", installedAt: installedAt)
@@ -250,7 +319,7 @@ public struct ConfigInstaller: Sendable {
             return staging
         } catch {
             FileIO.removeTree(staging)
-            throw InstallError("cannot record generation \(generation) in \(generationsDirectory): \(error.description)")
+            throw InstallError("nothing was changed: cannot record generation \(generation) in \(generationsDirectory): ", error)
         }
     }
 
@@ -258,9 +327,9 @@ public struct ConfigInstaller: Sendable {
         let final = "\(generationsDirectory)/\(Self.name(generation))"
         FileIO.removeTree(final)
         guard rename(staging, final) == 0 else {
-            throw InstallError(SystemError("record generation in", path: final).description)
+            throw InstallError("", SystemError("record generation in", path: final))
         }
-        do { try FileIO.fsyncDirectory(generationsDirectory) } catch { throw InstallError(error.description) }
+        do { try FileIO.fsyncDirectory(generationsDirectory) } catch { throw InstallError("", error) }
         prune()
     }
 

@@ -52,12 +52,32 @@ public struct FileOwnership: Sendable, Equatable {
     }
 }
 
+/// Why an install (or a rollback) failed. Not a problem of the desired state: the
+/// file was valid, the node could not take it (a full disk, a missing group).
 public struct InstallError: Error, Sendable, CustomStringConvertible {
     public var message: String
+    /// The errno of the system call that failed, when one did.
+    public var code: Int32?
 
-    public init(_ message: String) {
+    public init(_ message: String, code: Int32? = nil) {
         self.message = message
+        self.code = code
     }
+
+    /// `message` prefixed, keeping the errno; a full disk says what to free.
+    init(_ prefix: String, _ error: SystemError) {
+        var message = prefix + error.description
+        if error.code == ENOSPC || error.code == EDQUOT {
+            message += "; the file system holding \(FileIO.directoryName(error.path)) is full: free space there, and the agent installs at the next change or resync"
+        }
+        self.init(message, code: error.code)
+    }
+
+    /// ENOSPC or EDQUOT: the disk (or the quota) is full.
+    public var isDiskFull: Bool { code == ENOSPC || code == EDQUOT }
+
+    /// A stable reason code for the journal and status checks.
+    public var reason: String { isDiskFull ? "install.disk_full" : "install.failed" }
 
     public var description: String { message }
 }

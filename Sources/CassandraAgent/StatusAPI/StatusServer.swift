@@ -74,7 +74,11 @@ public struct StatusServer: Service {
             logger.info("serving on the socket systemd passed in")
         } else {
             try FileIO.makeDirectories(FileIO.directoryName(path), mode: 0o755)
-            server = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: initializer)
+            do {
+                server = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: initializer)
+            } catch {
+                throw Self.startupError(error, path: path)
+            }
             secureSocketFile()
             logger.info("serving on \(path)")
         }
@@ -103,6 +107,34 @@ public struct StatusServer: Service {
             server.channel.close(promise: nil)
         }
         unlink(path)
+    }
+
+    /// Why the socket cannot be served, in words: what is wrong and what to do.
+    public struct StartupError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// swift-nio's start-up errors (`unixDomainSocketPathTooLong`, an IOError with an
+    /// errno) translated for the operator reading the journal.
+    static func startupError(_ error: any Error, path: String) -> StartupError {
+        let change = "set `socket:` in the agent's config"
+        if let address = error as? SocketAddressError, address == .unixDomainSocketPathTooLong {
+            return StartupError(description: "the socket path \(path) is \(path.utf8.count) bytes long; a unix socket path can have at most 107 bytes on Linux, and at most 103 with the socket library the agent uses: \(change) to a shorter path, such as /run/cassandra-agent/agent.sock")
+        }
+        if error is UnixDomainSocketPathWrongType {
+            return StartupError(description: "\(path) exists and is not a socket, so the agent will not replace it: remove it, or \(change) to another path")
+        }
+        if let io = error as? IOError {
+            switch io.errnoCode {
+            case EADDRINUSE:
+                return StartupError(description: "the socket \(path) is in use: another cassandra-agent may be running with this config (systemctl status cassandra-agent); stop it, or \(change) to another path")
+            case EACCES, EPERM:
+                return StartupError(description: "cannot create the socket \(path): permission denied; run the agent as root (as its unit does), or \(change) to a directory it may write")
+            default:
+                return StartupError(description: "cannot listen on the socket \(path): \(String(cString: strerror(io.errnoCode)))")
+            }
+        }
+        return StartupError(description: "cannot listen on the socket \(path): \(error)")
     }
 
     /// 0660 (or as configured), group = the admin group when it exists.

@@ -9,15 +9,18 @@ public struct SystemError: Error, Sendable, CustomStringConvertible {
     public var operation: String
     public var path: String
     public var code: Int32
+    /// What is wrong, when the errno text alone would not say it (not a regular file, too large).
+    public var detail: String?
 
-    public init(_ operation: String, path: String, code: Int32 = errno) {
+    public init(_ operation: String, path: String, code: Int32 = errno, detail: String? = nil) {
         self.operation = operation
         self.path = path
         self.code = code
+        self.detail = detail
     }
 
     public var description: String {
-        "cannot \(operation) \(path): \(String(cString: strerror(code)))"
+        "cannot \(operation) \(path): \(detail ?? String(cString: strerror(code)))"
     }
 
     public var isNotFound: Bool { code == ENOENT }
@@ -26,11 +29,29 @@ public struct SystemError: Error, Sendable, CustomStringConvertible {
 /// Small, direct file operations (no Foundation): the installer needs fsync,
 /// fchown and rename semantics that higher-level APIs hide.
 public enum FileIO {
-    public static func read(_ path: String) throws(SystemError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// The largest input file the agent reads (desired state, agent.yaml, TLS inputs,
+    /// password and credential files): far above any real one, small enough that a
+    /// hostile file costs neither memory nor time.
+    public static let inputSizeLimit = 4 << 20
+
+    /// A regular file's bytes (a symlink to one is fine), at most `limit` bytes.
+    /// Opened non-blocking and checked with fstat before anything is read, so a FIFO,
+    /// a device (/dev/zero, /dev/urandom), a socket or a directory is refused at once
+    /// instead of blocking or growing without end.
+    public static func read(_ path: String, limit: Int = inputSizeLimit) throws(SystemError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw SystemError("read", path: path) }
         defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SystemError("read", path: path) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw SystemError("read", path: path, code: EINVAL, detail: "it is \(kind(of: st.st_mode)), not a regular file; the agent reads only regular files (a symlink to one is fine)")
+        }
+        guard st.st_size <= limit else {
+            throw SystemError("read", path: path, code: EFBIG, detail: "it is \(st.st_size) bytes; the limit is \(sizeText(limit))")
+        }
         var result: [UInt8] = []
+        result.reserveCapacity(Int(st.st_size))
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
@@ -39,19 +60,40 @@ public enum FileIO {
                 throw SystemError("read", path: path)
             }
             if n == 0 { break }
+            // A file that grows while it is read is held to the limit too.
+            guard result.count + n <= limit else {
+                throw SystemError("read", path: path, code: EFBIG, detail: "it is larger than the limit of \(sizeText(limit))")
+            }
             result.append(contentsOf: buffer[0..<n])
         }
         return result
     }
 
-    public static func readText(_ path: String) throws(SystemError) -> String {
-        String(decoding: try read(path), as: UTF8.self)
+    static func kind(of mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a FIFO (named pipe)"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        default: "not a regular file"
+        }
+    }
+
+    static func sizeText(_ bytes: Int) -> String {
+        bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
+    }
+
+    /// The file as text, invalid UTF-8 replaced: for files the agent wrote itself.
+    /// Input files go through `SourceText.decode`, which refuses invalid UTF-8.
+    public static func readText(_ path: String, limit: Int = inputSizeLimit) throws(SystemError) -> String {
+        String(decoding: try read(path, limit: limit), as: UTF8.self)
     }
 
     /// The file's bytes, or nil when it does not exist.
-    public static func readIfPresent(_ path: String) throws(SystemError) -> [UInt8]? {
+    public static func readIfPresent(_ path: String, limit: Int = inputSizeLimit) throws(SystemError) -> [UInt8]? {
         do {
-            return try read(path)
+            return try read(path, limit: limit)
         } catch where error.isNotFound {
             return nil
         }

@@ -95,9 +95,17 @@ public enum NodeStoreLoader {
         return NodeStoreMaterial(chain: chain, key: key, trust: trust, password: password, storeType: files.storeType, warnings: warnings)
     }
 
-    /// The first line of a password file; never echoed in errors.
+    /// The password a password file holds: one line, a single trailing newline allowed
+    /// (what `echo` writes). More lines are refused rather than silently cut to the
+    /// first: a file with a second line is not the file its writer meant. Never echoed in errors.
     static func passwordFrom(_ bytes: [UInt8], path: String) throws(TLSError) -> String {
-        let line = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first.map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) } ?? ""
+        var text = String(decoding: bytes, as: UTF8.self)
+        if text.hasSuffix("\r\n") { text.removeLast() } else if text.hasSuffix("\n") { text.removeLast() }
+        if text.hasSuffix("\r") { text.removeLast() }
+        if text.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
+            throw TLSError("\(path): the password file has more than one line; it must hold the password alone on one line (a single trailing newline is fine)")
+        }
+        let line = text
         guard line.count >= 6 else { throw TLSError("\(path): the password must have at least 6 characters (keytool and the JDK refuse shorter ones)") }
         guard line.unicodeScalars.allSatisfy({ (0x20...0x7E).contains($0.value) }) else {
             throw TLSError("\(path): the password must be printable ASCII; the JDK cannot open PKCS12 stores with other characters")

@@ -16,6 +16,8 @@ struct MappingReader {
             return nil
         }
         var firstSeen: [String: SourceMark] = [:]
+        firstSeen.reserveCapacity(pairs.count)
+        entries.reserveCapacity(pairs.count)
         for (key, value) in pairs {
             guard let name = key.scalarText else {
                 diagnostics.error("keys in \(context) must be plain names, found \(key.kindDescription)", at: key.mark)

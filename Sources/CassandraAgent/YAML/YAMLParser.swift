@@ -12,8 +12,21 @@ public struct YAMLSyntaxError: Error, Sendable, Equatable {
 /// FoundationEssentials and so every node carries the line and column an
 /// operator needs in an error message.
 public enum YAMLParser {
+    /// Bounds that keep a small hostile file from costing unbounded memory or time:
+    /// aliases are counted once per use, so "billion laughs" stops at the budget.
+    public struct Limits: Sendable {
+        /// Nodes in the document with every alias expanded (a desired state has a few hundred).
+        public var maxNodes = 250_000
+        /// Collections nested in collections.
+        public var maxDepth = 64
+        /// Bytes in one scalar: names, addresses and commands are short; a longer value is a mistake or an attack.
+        public var maxScalarBytes = 64 << 10
+
+        public init() {}
+    }
+
     /// Parses a single-document YAML text. An empty document is `nil`.
-    public static func parse(_ text: String) throws(YAMLSyntaxError) -> YAMLNode? {
+    public static func parse(_ text: String, limits: Limits = Limits()) throws(YAMLSyntaxError) -> YAMLNode? {
         var bytes = Array(text.utf8)
         if bytes.contains(0) {
             throw YAMLSyntaxError(message: "the file contains a NUL byte; it is not a text file", mark: SourceMark(line: 1, column: 1))
@@ -25,7 +38,7 @@ public enum YAMLParser {
         defer { yaml_parser_delete(&parser) }
         return try bytes.withUnsafeMutableBufferPointer { buffer throws(YAMLSyntaxError) -> YAMLNode? in
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
-            var composer = Composer(parser: parser, lines: text)
+            var composer = Composer(parser: parser, lines: text, limits: limits)
             defer { parser = composer.parser }
             return try composer.document()
         }
@@ -35,11 +48,31 @@ public enum YAMLParser {
 private struct Composer {
     var parser: yaml_parser_t
     let lines: String
-    var anchors: [String: YAMLNode] = [:]
+    let limits: YAMLParser.Limits
+    /// Each anchored node with its size once expanded.
+    var anchors: [String: (node: YAMLNode, size: Int)] = [:]
+    /// Nodes composed so far, aliases counted at their expanded size.
+    var expanded = 0
+    var depth = 0
 
-    init(parser: yaml_parser_t, lines: String) {
+    init(parser: yaml_parser_t, lines: String, limits: YAMLParser.Limits) {
         self.parser = parser
         self.lines = lines
+        self.limits = limits
+    }
+
+    mutating func count(_ nodes: Int, at mark: SourceMark, alias: String? = nil) throws(YAMLSyntaxError) {
+        expanded += nodes
+        guard expanded > limits.maxNodes else { return }
+        let cause = alias.map { "alias '*\($0)' (\(nodes) nodes each time it is used) expands the file" } ?? "the file has"
+        throw YAMLSyntaxError(message: "\(cause) beyond \(limits.maxNodes) YAML nodes, the most the agent reads; a desired state needs a few hundred", mark: mark)
+    }
+
+    mutating func enter(_ mark: SourceMark) throws(YAMLSyntaxError) {
+        depth += 1
+        if depth > limits.maxDepth {
+            throw YAMLSyntaxError(message: "lists and mappings are nested more than \(limits.maxDepth) levels deep here, the most the agent reads", mark: mark)
+        }
     }
 
     /// One event, copied out of libyaml's struct so nothing dangles.
@@ -116,25 +149,37 @@ private struct Composer {
     mutating func compose(_ event: Event) throws(YAMLSyntaxError) -> YAMLNode {
         switch event {
         case .alias(let name, let mark):
-            guard let node = anchors[name] else {
+            guard let anchored = anchors[name] else {
                 throw YAMLSyntaxError(message: "unknown alias '*\(name)'", mark: mark)
             }
-            return node
+            try count(anchored.size, at: mark, alias: name)
+            return anchored.node
         case .scalar(let text, let style, let anchor, let mark):
+            try count(1, at: mark)
+            if text.utf8.count > limits.maxScalarBytes {
+                throw YAMLSyntaxError(message: "this value is \(text.utf8.count) bytes long; the most the agent reads in one value is \(limits.maxScalarBytes / 1024) KiB", mark: mark)
+            }
             let node = YAMLNode.scalar(text, style, mark)
-            if let anchor { anchors[anchor] = node }
+            if let anchor { anchors[anchor] = (node, 1) }
             return node
         case .sequenceStart(let anchor, let mark):
+            let before = expanded
+            try count(1, at: mark)
+            try enter(mark)
             var items: [YAMLNode] = []
             while true {
                 let next = try next()
                 if case .sequenceEnd = next { break }
                 items.append(try compose(next))
             }
+            depth -= 1
             let node = YAMLNode.sequence(items, mark)
-            if let anchor { anchors[anchor] = node }
+            if let anchor { anchors[anchor] = (node, expanded - before) }
             return node
         case .mappingStart(let anchor, let mark):
+            let before = expanded
+            try count(1, at: mark)
+            try enter(mark)
             var pairs: [(key: YAMLNode, value: YAMLNode)] = []
             while true {
                 let next = try next()
@@ -143,8 +188,9 @@ private struct Composer {
                 let value = try compose(try self.next())
                 pairs.append((key, value))
             }
+            depth -= 1
             let node = YAMLNode.mapping(pairs, mark)
-            if let anchor { anchors[anchor] = node }
+            if let anchor { anchors[anchor] = (node, expanded - before) }
             return node
         default:
             throw YAMLSyntaxError(message: "malformed YAML structure", mark: SourceMark(line: 1, column: 1))

@@ -80,6 +80,8 @@ public indirect enum YAMLValue: Sendable, Equatable, CustomStringConvertible {
     }
 
     static func doubleValue(_ text: String) -> Double? {
+        // Cheap refusals first: a long text, or one not starting like a number, is a string.
+        guard let first = text.utf8.first, text.utf8.count <= 64, "+-.0123456789".utf8.contains(first) else { return nil }
         let lower = text.lowercased()
         if [".inf", "+.inf"].contains(lower) { return .infinity }
         if lower == "-.inf" { return -.infinity }

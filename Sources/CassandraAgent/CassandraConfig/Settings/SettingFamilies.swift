@@ -38,7 +38,8 @@ struct SettingFamilies: Sendable {
 
     /// The name this setting has in `version`, if it exists there.
     func member(of name: String, in version: CassandraVersion) -> String? {
-        family(of: name).sorted().first { index.has($0, in: version) }
+        guard root[name] != nil else { return index.has(name, in: version) ? name : nil }
+        return family(of: name).sorted().first { index.has($0, in: version) }
     }
 
     /// The converter of the rename whose old side is `name`, preferring the newest version's.

@@ -25,8 +25,9 @@ public struct SettingsResolver {
 
     public func resolve(_ entries: [DesiredState.SettingEntry], _ diagnostics: inout Diagnostics) -> [ResolvedSetting] {
         var resolved: [ResolvedSetting] = []
+        var suggestions = Suggestion.Budget()
         for entry in entries {
-            guard let setting = resolve(entry, &diagnostics) else { continue }
+            guard let setting = resolve(entry, &suggestions, &diagnostics) else { continue }
             if let earlier = resolved.first(where: { $0.name == setting.name }) {
                 let relation = earlier.writtenAs == entry.name ? "" : " ('\(earlier.writtenAs)' and '\(entry.name)' are names of one setting, '\(setting.name)' in Cassandra \(version))"
                 diagnostics.error(
@@ -39,7 +40,7 @@ public struct SettingsResolver {
         return resolved
     }
 
-    func resolve(_ entry: DesiredState.SettingEntry, _ diagnostics: inout Diagnostics) -> ResolvedSetting? {
+    func resolve(_ entry: DesiredState.SettingEntry, _ suggestions: inout Suggestion.Budget, _ diagnostics: inout Diagnostics) -> ResolvedSetting? {
         let name = entry.name
         let targetName: String
         if schema[name] != nil {
@@ -49,7 +50,7 @@ public struct SettingsResolver {
         } else if let member = families.member(of: name, in: version) {
             targetName = member
         } else {
-            reportMissing(entry, &diagnostics)
+            reportMissing(entry, &suggestions, &diagnostics)
             return nil
         }
         guard let spec = schema[targetName] else { return nil }
@@ -98,7 +99,7 @@ public struct SettingsResolver {
         return families.form(of: name, in: newest)
     }
 
-    func reportMissing(_ entry: DesiredState.SettingEntry, _ diagnostics: inout Diagnostics) {
+    func reportMissing(_ entry: DesiredState.SettingEntry, _ suggestions: inout Suggestion.Budget, _ diagnostics: inout Diagnostics) {
         let name = entry.name
         let index = families.index
         let elsewhere = CassandraVersion.allCases.filter { v in
@@ -112,9 +113,8 @@ public struct SettingsResolver {
                     : "it exists in Cassandra \(elsewhere.map(\.rawValue).joined(separator: ", "))"
             diagnostics.error("setting '\(name)' does not exist in Cassandra \(version); \(when)", at: entry.nameMark)
         } else {
-            let candidates = schema.names + Array(schema.oldNames.keys)
             diagnostics.error(
-                "unknown setting '\(name)' for Cassandra \(version)\(Suggestion.hint(for: name, in: candidates))",
+                "unknown setting '\(name)' for Cassandra \(version)\(suggestions.hint(for: name, in: schema.names + schema.oldNames.keys))",
                 at: entry.nameMark)
         }
     }
