@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func runNowRepairCompletesWithProgressAndTheJobCommandsReportIt() async throws {
-        let agent = try AgentUnderTest(simulator: ["--repair-seconds", "1"])
+        let agent = try AgentUnderTest(simulator: ["--repair-seconds", "2"])
         try agent.drop(agent.desiredState(extra: Self.repairSection))
         let idle = try #require(try await repairJob(agent) { $0.enabled && $0.state == .idle })
         #expect(idle.nextRun?.hasSuffix("T01:00:00Z") == true)
@@ -51,9 +51,11 @@ import Testing
         let again = try job(agent, ["job", "start", "repair"])
         #expect(again.exitCode == 1)
         #expect(again.stderr.contains("refused:"))
-        let running = try await repairJob(agent) { $0.current?.segment != nil }
         // RF > 1 keyspaces of the simulated cluster: shop (3), system_distributed (3), system_traces (2).
-        #expect(running?.current?.segments == 3)
+        if let running = try await repairJob(agent) { $0.current?.segment != nil || $0.lastRun != nil }, running.lastRun == nil {
+            #expect(running.current?.segments == 3)
+            #expect(running.current?.step.hasPrefix("repairing") == true || running.current?.step.hasPrefix("checking") == true || running.current?.step == "between segments")
+        }
         let done = try #require(try await repairJob(agent) { $0.lastRun != nil })
         #expect(done.lastRun?.result == "succeeded", "\(String(describing: done.lastRun))")
         #expect(done.lastRun?.reason == "repaired 3 segment(s) of shop, system_distributed, system_traces")

@@ -305,10 +305,10 @@ func openConnection(_ path: String) throws -> Int32 {
 }
 
 /// Sends raw bytes and returns what the server answers before closing.
-func rawRequest(_ path: String, _ request: String) throws -> String {
+func rawRequest(_ path: String, _ request: String, timeoutSeconds: Int = 5) throws -> String {
     let fd = try openConnection(path)
     defer { close(fd) }
-    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     FileIO.writeAll(fd: fd, request)
     var response = [UInt8]()

@@ -4,7 +4,7 @@ import Testing
 
 /// Issue 8, item 2: every section's errors in one run.
 @Suite struct EverySectionReportedTests {
-    @Test func aMissingListenAddressDoesNotHideAnUnknownSetting() throws {
+    @Test func aBadListenAddressDoesNotHideAnUnknownSetting() throws {
         let dir = TemporaryDirectory()
         let file = dir.write("ds.yaml", """
         apiVersion: cassandra-agent/v1
@@ -16,6 +16,7 @@ import Testing
         node:
           datacenter: dc1
           rack: rack1
+          listenAddress: 10.0.0.999
         settings:
           concurent_reads: 8
 
@@ -23,8 +24,8 @@ import Testing
         let result = try runAgent(["validate", file])
         #expect(result.exitCode == 1)
         #expect(result.stderr == """
-        \(file):8:3: error: node needs node.listenAddress (or node.listenInterface): the address other nodes reach this one at
-        \(file):11:3: error: unknown setting 'concurent_reads' for Cassandra 4.1; did you mean 'concurrent_reads'?
+        \(file):10:18: error: node.listenAddress '10.0.0.999' is not a valid IPv4 address
+        \(file):12:3: error: unknown setting 'concurent_reads' for Cassandra 4.1; did you mean 'concurrent_reads'?
 
         """)
     }
@@ -40,10 +41,13 @@ import Testing
     }
 
     @Test func aDerivedKeyIsReportedEvenWhenItsSectionIsBroken() {
-        let text = desiredState(settings: ["listen_address: 10.0.0.9"]).replacingOccurrences(of: "  listenAddress: 10.0.0.1\n", with: "")
+        let text = desiredState(settings: ["listen_address: 10.0.0.9"]).replacingOccurrences(of: "  listenAddress: 10.0.0.1\n", with: "  listenAddress: 10.0.0.1.5\n")
         #expect(errors(text) == [
-            "8:3: node needs node.listenAddress (or node.listenInterface): the address other nodes reach this one at",
-            "11:3: settings.listen_address is derived by the agent from node.listenAddress/node.listenInterface; set it there, not in settings",
+            "10:18: node.listenAddress '10.0.0.1.5' is not a valid IPv4 address",
+            "12:3: settings.listen_address is derived by the agent from node.listenAddress/node.listenInterface; set it there, not in settings",
         ])
+        // Left out, the listen address is the host name's: setting it in settings is still a conflict.
+        let blank = desiredState(settings: ["listen_address: 10.0.0.9"]).replacingOccurrences(of: "  listenAddress: 10.0.0.1\n", with: "")
+        #expect(errors(blank) == ["11:3: settings.listen_address is derived by the agent from node.listenAddress/node.listenInterface (line 8); set it there, not in settings"])
     }
 }

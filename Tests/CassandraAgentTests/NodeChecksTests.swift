@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import CassandraAgent
 
@@ -26,5 +27,20 @@ struct NodeChecksTests {
             .first { $0.reason == "reconcile.deferred" }
         #expect(check?.message == "a change to install waits: the repair run repair-1 holds the node and is in its step \"repairing shop\"; it is installed as soon as the job lets it")
         #expect(check?.ageSeconds == 60)
+    }
+}
+
+struct OpenForWritingTests {
+    @Test func aFileHeldOpenForWritingIsSeenAndAReaderIsNot() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.write("ds.yaml", "a: 1\n")
+        #expect(!OpenForWriting.check(file))
+        let reader = open(file, O_RDONLY)
+        #expect(!OpenForWriting.check(file))
+        let writer = open(file, O_WRONLY | O_APPEND)
+        #expect(OpenForWriting.check(file))
+        close(writer)
+        close(reader)
+        #expect(!OpenForWriting.check(file))
     }
 }

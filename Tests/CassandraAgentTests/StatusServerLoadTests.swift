@@ -37,16 +37,23 @@ import Testing
     }
 
     @Test func fiftyWellBehavedClientsSeeNoFailure() async throws {
-        let server = try await Server()
-        let failures = Published(0)
+        // The suite shares two cores with the others: deadlines long enough that only a refusal could fail a request.
+        var limits = StatusServer.Limits()
+        limits.requestDeadline = .seconds(60)
+        let server = try await Server(limits)
+        let failures = Published<[String]>([])
         let socket = server.socket
         concurrently(50) { _ in
             for _ in 0..<100 {
-                let answer = try? rawRequest(socket, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")
-                if answer.flatMap({ self.status(of: $0) }) != 200 { failures.update { $0 += 1 } }
+                do {
+                    let answer = try rawRequest(socket, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n", timeoutSeconds: 60)
+                    if self.status(of: answer) != 200 { failures.update { $0.append(String(answer.prefix(80))) } }
+                } catch {
+                    failures.update { $0.append("\(error)") }
+                }
             }
         }
-        #expect(failures.value == 0, "of 5,000 requests")
+        #expect(failures.value.isEmpty, "\(failures.value.count) of 5,000 requests failed, e.g. \(failures.value.prefix(3))")
         _ = server
     }
 

@@ -12,7 +12,7 @@ public enum AgentDaemon {
         let runner = SystemProcessRunner()
         let clock = SystemClock()
         let notifier = SystemdNotifier()
-        let snapshots = AgentSnapshots(host: hostName(), desiredStatePath: configuration.desiredState, observeInterval: configuration.observeSeconds,
+        let snapshots = AgentSnapshots(host: HostName.current(), desiredStatePath: configuration.desiredState, observeInterval: configuration.observeSeconds,
                                        expiryWarningDays: configuration.certificateWarningDays, clock: clock)
         let triggers = ReconcileTriggers()
         try FileIO.makeDirectories(FileIO.directoryName(configuration.desiredState))

@@ -43,6 +43,7 @@ public struct ObservationService: Service {
 
     public func observe() async -> NodeObservation {
         var observation = NodeObservation(at: clock.now())
+        observation.hostNameAddress = HostName.firstAddress()
         let systemctl = SystemctlClient(prefix: configuration.systemctl, unit: configuration.cassandraUnit, runner: runner, timeout: configuration.nodetoolTimeout)
         do {
             let unit = try await systemctl.show()

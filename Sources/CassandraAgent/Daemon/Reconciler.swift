@@ -37,6 +37,15 @@ public struct Reconciler: Sendable {
     /// How long a changed file must have been left alone before a timer pass reads it.
     static let writeQuietSeconds = 2.0
 
+    /// A writer still has it open, or wrote it moments ago (one that opens and closes per line).
+    func isBeingWritten(_ path: String) -> Bool {
+        if let modified = FileIO.status(path).map({ Double($0.st_mtim.tv_sec) + Double($0.st_mtim.tv_nsec) / 1e9 }),
+           clock.now() - modified < Self.writeQuietSeconds {
+            return true
+        }
+        return OpenForWriting.check(path)
+    }
+
     public func reconcile(reason: String) async {
         let now = clock.now()
         state.update { $0.passStartedAt = now; $0.passTrigger = reason }
@@ -63,8 +72,7 @@ public struct Reconciler: Sendable {
         let hash = SHA256.hex(bytes)
         // A timer pass that finds a new file modified in the last seconds leaves it alone: it is
         // probably still being written in place, and its close will wake a pass that reads it whole.
-        if reason == "tick", hash != state.value.inForce?.hash, let modified = FileIO.status(path).map({ Double($0.st_mtim.tv_sec) + Double($0.st_mtim.tv_nsec) / 1e9 }),
-           clock.now() - modified < Self.writeQuietSeconds {
+        if reason == "tick", hash != state.value.inForce?.hash, hash != state.value.refusedHash, isBeingWritten(path) {
             return
         }
         // A file others may write is not taken from: the agent runs as root and acts on it.

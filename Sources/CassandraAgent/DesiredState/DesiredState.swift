@@ -45,6 +45,9 @@ public struct DesiredState: Sendable {
     public enum Endpoint: Sendable, Equatable {
         case address(String)
         case interface(String)
+        /// Left blank, as the runbook for self-hosted nodes says: Cassandra takes the
+        /// address of the host's name, so one desired state serves every node of a rack.
+        case hostName
     }
 
     public struct Node: Sendable {

@@ -142,13 +142,15 @@ public enum DesiredStateLoader {
             let missing = givenDatacenter ? "rack" : "datacenter"
             diagnostics.error("node.\(missing) is missing: give node.datacenter and node.rack together", at: node.mark)
         }
-        let listen = endpoint(&section, address: "listenAddress", interface: "listenInterface", required: true, &diagnostics)
+        let listen = endpoint(&section, address: "listenAddress", interface: "listenInterface", required: false, &diagnostics)
+            ?? (section.has("listenAddress") || section.has("listenInterface") ? nil : Located(.hostName, at: node.mark))
         let rpc = endpoint(&section, address: "rpcAddress", interface: "rpcInterface", required: false, &diagnostics)
         let dcSuffix = section.optional("dcSuffix").flatMap { MappingReader.string($0, "node.dcSuffix", &diagnostics) }
         let preferLocal = section.optional("preferLocal").flatMap { MappingReader.bool($0, "node.preferLocal", &diagnostics) }
         guard let listen else { return nil }
         // Clients connect where rpc_address points; the shipped "localhost" would
-        // shut out every remote client, so the listen endpoint is the default.
+        // shut out every remote client, so the listen endpoint is the default
+        // (blank too when the listen address is: the host name's address).
         return DesiredState.Node(
             datacenter: datacenter, rack: rack, listen: listen, rpc: rpc ?? listen,
             dcSuffix: dcSuffix, preferLocal: preferLocal, mark: node.mark)

@@ -97,6 +97,14 @@ enum NodeChecks {
             checks.add("cassandra.gossip", .critical, "gossip.disabled",
                        "gossip is not running on this node: the cluster sees it as down; `nodetool enablegossip` or restart", at: at)
         }
+        if inputs.reconcile.inForce?.state.node.listen.value == .hostName, let resolved = observation.hostNameAddress {
+            if let known = observation.ownAddress, known != resolved {
+                checks.add("node.address", .warning, "node.address_mismatch",
+                           "the listen address is left to the host name, which resolves to \(resolved), but the cluster knows this node (host ID \(observation.info?.hostID ?? "?")) as \(known): check /etc/hosts and DNS for \(inputs.host)", at: at)
+            } else if observation.ownAddress != nil {
+                checks.add("node.address", .ok, "node.address_resolved", "the host name \(inputs.host) resolves to \(resolved), the address the cluster knows this node by", at: at)
+            }
+        }
         if let status = observation.status {
             let me = observation.info?.hostID
             let down = status.nodes.filter { $0.liveness != .up && $0.hostID != me }

@@ -11,9 +11,17 @@ public struct NodeObservation: Sendable {
     public var mode: NodetoolNetstats.Mode?
     public var nodetoolError: String?
     public var disks: [DiskSpace] = []
+    /// The first address the host's name resolves to: what Cassandra takes for a blank listen address.
+    public var hostNameAddress: String?
 
     public init(at: Double) {
         self.at = at
+    }
+
+    /// This node's address as the cluster knows it: the row of `status` with `info`'s host ID.
+    public var ownAddress: String? {
+        guard let id = info?.hostID else { return nil }
+        return status?.nodes.first { $0.hostID == id }?.endpoint.address
     }
 
     /// Cassandra's start, from its uptime: when it last read its config files.

@@ -93,10 +93,11 @@ public struct ReconcileSnapshot: Sendable {
     }
 
     /// The node as its peers know it: its listen address (or interface) once a desired state is in force.
-    public func displayName(host: String) -> String {
+    public func displayName(host: String, observed: NodeObservation? = nil) -> String {
         switch inForce?.state.node.listen.value {
         case .address(let address): address
         case .interface(let name): "\(host) (\(name))"
+        case .hostName: observed?.ownAddress ?? observed?.hostNameAddress ?? host
         case nil: host
         }
     }

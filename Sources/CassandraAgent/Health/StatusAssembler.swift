@@ -34,7 +34,7 @@ public enum StatusAssembler {
             jobs[snapshot.kind.rawValue] = job(snapshot, now: now)
         }
         return StatusDocument(
-            node: r.displayName(host: inputs.host),
+            node: r.displayName(host: inputs.host, observed: inputs.observation),
             health: checks.map(\.level).max() ?? .ok,
             generatedAt: iso(now),
             checks: checks,
@@ -55,7 +55,7 @@ public enum StatusAssembler {
     }
 
     public static func health(_ inputs: StatusInputs) -> HealthDocument {
-        HealthDocument(health: NodeChecks.all(inputs).map(\.level).max() ?? .ok, node: inputs.reconcile.displayName(host: inputs.host),
+        HealthDocument(health: NodeChecks.all(inputs).map(\.level).max() ?? .ok, node: inputs.reconcile.displayName(host: inputs.host, observed: inputs.observation),
                        desiredStateGeneration: inputs.reconcile.inForce?.generation)
     }
 

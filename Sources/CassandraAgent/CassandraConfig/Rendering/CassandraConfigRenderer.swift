@@ -110,10 +110,13 @@ public enum CassandraConfigRenderer {
         switch state.node.listen.value {
         case .address(let address): values.append(("listen_address", .string(address)))
         case .interface(let name): values.append(("listen_interface", .string(name)))
+        // Blank: Cassandra uses InetAddress.getLocalHost(), the address of the host's name.
+        case .hostName: values.append(("listen_address", .null))
         }
         switch state.node.rpc.value {
         case .address(let address): values.append(("rpc_address", .string(address)))
         case .interface(let name): values.append(("rpc_interface", .string(name)))
+        case .hostName: values.append(("rpc_address", .null))
         }
         if state.node.datacenter != nil {
             values.append(("endpoint_snitch", .string("GossipingPropertyFileSnitch")))
