@@ -4,7 +4,9 @@
 # shell completions generated from the binary's own --help, and the README.
 #
 #   packaging/build-deb.sh [--binary PATH] [--version X.Y.Z] [--output DIR]
-# Without --binary it builds the release binary first.
+# Without --binary it builds the binary it ships: release, with the Swift
+# standard library and Foundation linked in statically, because a Cassandra
+# host has no Swift toolchain (and a package that needs one would not start).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary="" version="0.1.0" output="$PWD/dist"
@@ -17,8 +19,14 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ -z "$binary" ]; then
-  swift build -c release --product cassandra-agent
-  binary=.build/release/cassandra-agent
+  swift build -c release --static-swift-stdlib --product cassandra-agent --scratch-path .build-static >&2
+  binary=.build-static/release/cassandra-agent
+fi
+# Whatever binary is shipped must not need the Swift runtime at run time.
+# (CASSANDRA_AGENT_ALLOW_DYNAMIC=1: a test packaging a debug binary.)
+if [ -z "${CASSANDRA_AGENT_ALLOW_DYNAMIC:-}" ] && readelf -d "$binary" | grep -E 'NEEDED.*(libswift|libFoundation|libdispatch|libBlocksRuntime)' >&2; then
+  echo "$binary needs the Swift runtime (shown above): build it with --static-swift-stdlib" >&2
+  exit 1
 fi
 arch=$(dpkg --print-architecture)
 stage=$(mktemp -d)

@@ -73,6 +73,37 @@ import Testing
         #expect(agent.stop() == 0)
     }
 
+    @Test func hostileDesiredStatesAreRefusedByTheDaemonUnderAMemoryLimit() async throws {
+        let agent = try AgentUnderTest()
+        try agent.drop(agent.desiredState())
+        _ = try await agent.waitFor(30) { $0.desiredState.generation == 1 }
+        // The same config under a 1 GiB address-space limit: a second agent would be refused by the lock,
+        // so this one is stopped first and its successor runs under prlimit.
+        #expect(agent.stop() == 0)
+        try? FileManager.default.removeItem(atPath: agent.socket)
+        let limited = try BackgroundProcess("/usr/bin/prlimit", ["--as=1073741824", "--", Paths.agentExecutable, "run", "--config", agent.configFile],
+                                            environment: ProcessInfo.processInfo.environment)
+        defer { limited.terminate(); limited.waitUntilExit() }
+        _ = try await agent.waitFor(30) { $0.desiredState.generation == 1 && $0.checks.contains { $0.reason == "unit.active" } }
+        for hostile in ["/dev/zero", "/dev/urandom"] {
+            try FileManager.default.removeItem(atPath: agent.desiredStatePath)
+            try FileManager.default.createSymbolicLink(atPath: agent.desiredStatePath, withDestinationPath: hostile)
+            let refused = try #require(try await agent.waitFor(30) { $0.desiredState.lastRefused?.errors.first?.contains(hostile) == true || $0.desiredState.lastRefused?.errors.first?.contains("not a regular file") == true })
+            #expect(refused.desiredState.generation == 1, "the last good state stays in force")
+            #expect(limited.isRunning)
+        }
+        try FileManager.default.removeItem(atPath: agent.desiredStatePath)
+        #expect(mkfifo(agent.desiredStatePath, 0o644) == 0)
+        let fifo = try #require(try await agent.waitFor(30) { $0.desiredState.lastRefused?.errors.first?.contains("FIFO") == true || $0.desiredState.lastRefused?.errors.first?.contains("not a regular file") == true })
+        #expect(fifo.desiredState.generation == 1)
+        // The loop is not wedged: a good file after the FIFO is installed.
+        try FileManager.default.removeItem(atPath: agent.desiredStatePath)
+        try agent.drop(agent.desiredState(settings: ["compaction_throughput: 40MiB/s"]))
+        let next = try #require(try await agent.waitFor(30) { $0.desiredState.generation == 2 })
+        #expect(next.desiredState.lastRefused == nil)
+        #expect(limited.isRunning)
+    }
+
     @Test func anIdleStopTakesAFractionOfASecond() async throws {
         let agent = try AgentUnderTest(observeSeconds: 10)
         try agent.drop(agent.desiredState())

@@ -22,14 +22,17 @@ import Testing
         deinit { task.cancel() }
     }
 
-    /// Runs `body` on `count` threads at once (real parallel clients, not tasks on two cores).
-    func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        let group = DispatchGroup()
-        for i in 0..<count {
-            group.enter()
-            Thread { body(i); group.leave() }.start()
+    /// Runs `body` on `count` threads at once (real parallel clients, not tasks on two cores),
+    /// awaiting them without blocking a thread of the cooperative pool, which the server itself runs on.
+    func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let group = DispatchGroup()
+            for i in 0..<count {
+                group.enter()
+                Thread { body(i); group.leave() }.start()
+            }
+            group.notify(queue: .global()) { continuation.resume() }
         }
-        group.wait()
     }
 
     func status(of response: String) -> Int? {
@@ -43,7 +46,7 @@ import Testing
         let server = try await Server(limits)
         let failures = Published<[String]>([])
         let socket = server.socket
-        concurrently(50) { _ in
+        await concurrently(50) { _ in
             for _ in 0..<100 {
                 do {
                     let answer = try rawRequest(socket, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n", timeoutSeconds: 60)
@@ -71,7 +74,7 @@ import Testing
         defer { slow.forEach { close($0) } }
         let socket = server.socket
         let answered = Published(0)
-        concurrently(10) { _ in
+        await concurrently(10) { _ in
             if let answer = try? rawRequest(socket, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"), self.status(of: answer) == 200 {
                 answered.update { $0 += 1 }
             }

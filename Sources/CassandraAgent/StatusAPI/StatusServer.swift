@@ -52,7 +52,19 @@ public struct StatusServer: Service {
     }
 
     public func run() async throws {
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        // One event-loop thread: answers come from memory, and NIO's shared group would start one per core.
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            try await serve(ServerBootstrap(group: loops))
+        } catch {
+            try? await loops.shutdownGracefully()
+            throw error
+        }
+        try? await loops.shutdownGracefully()
+    }
+
+    func serve(_ bootstrap: ServerBootstrap) async throws {
+        let bootstrap = bootstrap
             .serverChannelOption(ChannelOptions.backlog, value: 64)
         let readTimeout = limits.readTimeout
         let initializer: @Sendable (Channel) -> EventLoopFuture<Connection> = { channel in
