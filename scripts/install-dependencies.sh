@@ -5,7 +5,7 @@
 # the real peer for every keystore written; tzdata: the zone files schedules and
 # patch windows read (/usr/share/zoneinfo). Idempotent; needs root.
 set -euo pipefail
-packages=(pkg-config libyaml-dev libssl-dev libsystemd-dev openjdk-17-jre-headless openssl python3 curl systemd util-linux tzdata)
+packages=(pkg-config libyaml-dev libssl-dev libsystemd-dev openjdk-17-jre-headless openssl python3 curl systemd util-linux time tzdata)
 if [ "${1:-}" = "--print" ]; then echo "${packages[@]}"; exit 0; fi
 missing=()
 for p in "${packages[@]}"; do
