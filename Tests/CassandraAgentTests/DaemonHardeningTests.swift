@@ -5,13 +5,7 @@ import Testing
 
 /// What issue 8 found in the daemon, driven the way it was found.
 @Suite(.serialized) struct DaemonHardeningTests {
-    func simProcesses(_ agent: AgentUnderTest) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid -> String? in
-            guard Int(pid) != nil, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
-            let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            return words.contains(agent.sim) && words.contains("nodetool") ? words.joined(separator: " ") : nil
-        }
-    }
+    func simProcesses(_ agent: AgentUnderTest) -> [String] { agent.simulatorProcesses(running: "nodetool") }
 
     @Test func aStopWithAHungNodetoolIsCleanQuickAndKillsTheChild() async throws {
         let agent = try AgentUnderTest()
@@ -148,21 +142,8 @@ import Testing
         let pki = try #require(TLSStoreTests.pki)
         // No resync for five minutes: only watching the PEM files can find the rotation.
         let agent = try AgentUnderTest(resyncSeconds: 300)
-        let tls = agent.dir.path + "/tls"
-        try FileManager.default.createDirectory(atPath: tls, withIntermediateDirectories: true)
-        for file in ["node.pem", "node.key", "ec.pem", "ec.key", "ca.pem", "store.pass"] {
-            try FileManager.default.copyItem(atPath: pki.file(file), toPath: "\(tls)/\(file)")
-        }
-        try agent.drop(agent.desiredState(extra: """
-        tls:
-          internode:
-            encryption: all
-            certificate: \(tls)/node.pem
-            privateKey: \(tls)/node.key
-            trust: [\(tls)/ca.pem]
-            storeType: PKCS12
-            passwordFile: \(tls)/store.pass
-        """))
+        let tls = try agent.copyTLSMaterial(pki)
+        try agent.drop(agent.desiredState(extra: agent.internodeTLS(tls)))
         _ = try #require(try await agent.waitFor(30) { $0.desiredState.generation == 1 })
         // certbot-style: the same paths, new contents written in place, key first.
         let key = try Data(contentsOf: URL(fileURLWithPath: "\(tls)/ec.key")), cert = try Data(contentsOf: URL(fileURLWithPath: "\(tls)/ec.pem"))

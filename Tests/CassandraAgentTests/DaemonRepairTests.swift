@@ -31,13 +31,7 @@ import Testing
     }
 
     /// The nodetool repair processes of this cluster still alive.
-    func repairProcesses(_ agent: AgentUnderTest) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid -> String? in
-            guard Int(pid) != nil, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
-            let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            return words.contains(agent.sim) && words.contains("repair") ? words.joined(separator: " ") : nil
-        }
-    }
+    func repairProcesses(_ agent: AgentUnderTest) -> [String] { agent.simulatorProcesses(running: "repair") }
 
     @Test func runNowRepairCompletesWithProgressAndTheJobCommandsReportIt() async throws {
         let agent = try AgentUnderTest(simulator: ["--repair-seconds", "2"])

@@ -83,6 +83,38 @@ final class AgentUnderTest: Sendable {
         return try status()
     }
 
+    /// The test PKI's files in `<dir>/tls`, for a desired state's `tls` section.
+    func copyTLSMaterial(_ pki: TestPKI) throws -> String {
+        let tls = dir.path + "/tls"
+        try FileManager.default.createDirectory(atPath: tls, withIntermediateDirectories: true)
+        for file in ["node.pem", "node.key", "ec.pem", "ec.key", "ca.pem", "store.pass"] {
+            try FileManager.default.copyItem(atPath: pki.file(file), toPath: "\(tls)/\(file)")
+        }
+        return tls
+    }
+
+    func internodeTLS(_ tls: String) -> String {
+        """
+        tls:
+          internode:
+            encryption: all
+            certificate: \(tls)/node.pem
+            privateKey: \(tls)/node.key
+            trust: [\(tls)/ca.pem]
+            storeType: PKCS12
+            passwordFile: \(tls)/store.pass
+        """
+    }
+
+    /// Command lines of this cluster's simulator processes running `word` (e.g. a repair).
+    func simulatorProcesses(running word: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid -> String? in
+            guard Int(pid) != nil, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+            let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return words.contains(sim) && words.contains(word) ? words.joined(separator: " ") : nil
+        }
+    }
+
     func stop() -> Int32 {
         process.terminate()
         process.waitUntilExit()
@@ -329,22 +361,8 @@ func rawRequest(_ path: String, _ request: String, timeoutSeconds: Int = 5) thro
     func changingTheCertificateRebuildsAndReloadsTheStores(version: String) async throws {
         let pki = try #require(TLSStoreTests.pki)
         let agent = try AgentUnderTest(version: version)
-        let tls = agent.dir.path + "/tls"
-        try FileManager.default.createDirectory(atPath: tls, withIntermediateDirectories: true)
-        for file in ["node.pem", "node.key", "ec.pem", "ec.key", "ca.pem", "store.pass"] {
-            try FileManager.default.copyItem(atPath: pki.file(file), toPath: "\(tls)/\(file)")
-        }
-        let block = """
-        tls:
-          internode:
-            encryption: all
-            certificate: \(tls)/node.pem
-            privateKey: \(tls)/node.key
-            trust: [\(tls)/ca.pem]
-            storeType: PKCS12
-            passwordFile: \(tls)/store.pass
-        """
-        try agent.drop(agent.desiredState(extra: block))
+        let tls = try agent.copyTLSMaterial(pki)
+        try agent.drop(agent.desiredState(extra: agent.internodeTLS(tls)))
         let first = try #require(try await agent.waitFor(30) { $0.desiredState.generation == 1 })
         #expect(first.stores.contains { $0.file == "internode-keystore.p12" && $0.subject.contains("CN=cassandra-node-1") })
         #expect(first.stores.first { $0.file == "internode-keystore.p12" }?.daysLeft ?? 0 > 300)
