@@ -396,7 +396,10 @@ func rawRequest(_ path: String, _ request: String, timeoutSeconds: Int = 5) thro
         let refused = try #require(try await agent.waitFor(30) { $0.desiredState.lastRefused != nil })
         #expect(refused.desiredState.lastRefused?.errors.first?.contains("error: tls.internode: the private key in \(tls)/node.key does not belong to the certificate") == true)
         #expect(refused.desiredState.lastRefused?.errors.first?.contains(":13:") == true, "located at the privateKey line")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: keystore)) == installed)
+        if try Data(contentsOf: URL(fileURLWithPath: keystore)) != installed {
+            let generations = try runAgent(["rollback", "--list", "--config", agent.configFile]).stdout
+            Issue.record("keystore changed after a refused key; generations:\n\(generations)\nstatus: \(try StatusClient.get("/v1/status", socket: agent.socket).body.prefix(3000))")
+        }
         _ = agent.stop()
     }
 }
