@@ -127,7 +127,12 @@ enum NodeChecks {
             if let warning {
                 checks.add(name, .warning, "\(job.kind.rawValue).server_side_running", warning)
             }
-            if let last = job.lastRun, last.result == .failed {
+            if let patching = job.patching, let halted = patching.haltedHere {
+                checks.add(name, .critical, "patching.halted_here", "this node did not come back in its patch turn and halts the window for the cluster: \(halted)")
+            } else if let patching = job.patching, let held = patching.heldBy {
+                checks.add(name, .warning, "patching.halted", "the patch window is halted by \(held), which is down as this node sees it; this node's rack waits until it is back")
+            }
+            if let last = job.lastRun, last.result == .failed, job.patching?.haltedHere == nil {
                 checks.add(name, .warning, "\(job.kind.rawValue).failed", "the last \(job.kind.rawValue) (\(last.id)) failed: \(last.reason ?? "no reason recorded")", at: last.endedAt)
             }
             if job.kind == .repair, job.enabled, let deadline = job.deadlineSeconds, let base = job.history.lastCompleteCycleAt ?? job.history.trackedSince,
