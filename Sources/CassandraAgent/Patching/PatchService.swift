@@ -176,8 +176,13 @@ public actor PatchService: Service {
             }
             let after = scheduled?.end ?? now
             let next = window.nextOpening(after: Int64(after), in: patching.timeZone).map(Double.init)
+            let turn = status.turn
             status = PatchingStatus()
             status.window = window.expression
+            status.open = scheduled != nil
+            status.closesAt = scheduled.map { Timestamp.iso8601(Int64($0.end)) }
+            status.turn = scheduled != nil ? turn : nil
+            status.step = scheduled != nil ? "this node's turn in this window is over" : nil
             status.opensAt = next.map { Timestamp.iso8601(Int64($0)) }
             publish(state: .idle, reason: scheduled != nil ? "this node's turn in the open window is over" : nil, next: next)
             await wake.wait(until: next ?? .infinity, clock: deps.clock)
