@@ -5,8 +5,21 @@ enum NodeChecks {
         var checks = CheckList(now: inputs.now)
         desiredState(inputs, &checks)
         jobs(inputs, &checks)
+        let before = checks.items.count
         node(inputs, &checks)
+        plannedDowntime(inputs, &checks, from: before)
         return checks.items
+    }
+
+    /// A node drained and stopped in its patch turn is down on purpose: its node checks warn, not page.
+    /// A turn that did not come back is critical through `patching.halted_here`.
+    static func plannedDowntime(_ inputs: StatusInputs, _ checks: inout CheckList, from start: Int) {
+        let planned: Set<PatchTurn.Step> = [.drain, .stop, .patch, .reboot, .start, .rollback, .waitUp]
+        guard let step = inputs.jobs.first(where: { $0.kind == .patching })?.current?.progress?.patchTurn?.step, planned.contains(step) else { return }
+        for index in checks.items.indices.dropFirst(start) where checks.items[index].level == .critical {
+            checks.items[index].level = .warning
+            checks.items[index].message += " (planned: this node is in its patch turn)"
+        }
     }
 
     struct CheckList {

@@ -145,7 +145,7 @@ public actor PatchService: Service {
                 resume = nil
                 if journal.step != .waiting && journal.step != .done {
                     var run = JobRunRecord(id: JobID.make(.patching, at: now), kind: .patching, trigger: .resume, startedAt: now, resumes: cut.id)
-                    run.slot = journal.windowStart
+                    run.slot = cut.slot
                     await execute(run, window: (journal.windowStart, .infinity), patching: patching, resuming: journal)
                     continue
                 }
@@ -170,7 +170,8 @@ public actor PatchService: Service {
                 }
                 adHoc = nil
                 var run = JobRunRecord(id: JobID.make(.patching, at: now), kind: .patching, trigger: trigger, startedAt: now)
-                run.slot = open.start
+                // A scheduled window is a slot of the journal (handled once); an ad-hoc one is not.
+                if trigger != .manual { run.slot = open.start }
                 await execute(run, window: open, patching: patching, resuming: nil)
                 continue
             }
@@ -211,7 +212,6 @@ public actor PatchService: Service {
         status.closesAt = window.end.isFinite ? Timestamp.iso8601(Int64(window.end)) : nil
         run.startedAt = deps.clock.now()
         history.start(run)
-        history.lastSlot = window.start
         var turn = resuming.map { PatchTurn(resuming: $0, settings: patching.turn) }
             ?? PatchTurn(windowStart: window.start, settings: patching.turn, configPending: deps.restartPending())
         let nodetool = NodetoolClient(prefix: deps.configuration.nodetool, runner: deps.runner, version: deps.desiredState()?.cassandraVersion ?? .v4_1, timeout: deps.configuration.nodetoolTimeout)
