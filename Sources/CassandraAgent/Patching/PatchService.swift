@@ -54,6 +54,7 @@ public actor PatchService: Service {
     var tracker = RackTurn.UpTracker()
     var status = PatchingStatus()
     var selfUpSince: Double?
+    var ownHostID: String?
 
     public init(_ dependencies: Dependencies) {
         deps = dependencies
@@ -332,12 +333,14 @@ public actor PatchService: Service {
         do throws(NodetoolError) {
             let status = try await nodetool.status()
             let gossip = try? await nodetool.gossipInfo()
-            let info = try? await nodetool.info()
+            // The host ID never changes: read once per turn (a poll is two nodetool calls, not three).
+            if ownHostID == nil { ownHostID = (try? await nodetool.info())?.hostID }
+            let hostID = ownHostID
             var up: [String: Bool] = [:]
             for node in status.nodes { up[node.endpoint.address] = node.liveness == .up && node.state == .normal }
             tracker.observe(up, now: now)
             let peers = RackTurn.peers(status: status, gossip: gossip, tracker: tracker)
-            guard let me = status.nodes.first(where: { $0.hostID != nil && $0.hostID == info?.hostID })?.endpoint.address else {
+            guard let me = status.nodes.first(where: { $0.hostID != nil && $0.hostID == hostID })?.endpoint.address else {
                 return .turn(.wait("this node's host ID is not in its nodetool status yet", until: nil, heldBy: nil), windowOpen: open, preCheck: nil, now: now)
             }
             self.status.turn = RackTurn.currentRack(peers, windowStart: window.start)?.description
@@ -374,8 +377,8 @@ public actor PatchService: Service {
         var missing: String?
         do throws(NodetoolError) {
             let status = try await nodetool.status()
-            let info = try await nodetool.info()
-            let me = status.nodes.first { $0.hostID == info.hostID }
+            if ownHostID == nil { ownHostID = try await nodetool.info().hostID }
+            let me = status.nodes.first { $0.hostID == ownHostID }
             if let me, !(me.liveness == .up && me.state == .normal) {
                 missing = "the node is \(me.liveness.rawValue)\(me.state.rawValue), not UN"
             } else if !(try await nodetool.nativeTransportRunning()) {
