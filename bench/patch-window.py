@@ -21,7 +21,7 @@ for exe in (agent, sim):
     if not os.path.exists(exe):
         sys.exit(f"build first: swift build -c release ({exe} missing)")
 
-START, GOSSIP, SETTLE, POLL = 4.0, 1.0, 3.0, 0.25
+START, GOSSIP, SETTLE, POLL = 4.0, 1.0, 3.0, 0.5
 
 
 def window(racks):
@@ -107,7 +107,8 @@ patching:
 
 
 racks_list = [int(a) for a in sys.argv[1:]] or [3, 6]
-print(f"simulated start {START:g}s, gossip delay {GOSSIP:g}s, patching.settle {SETTLE:g}s, poll {POLL:g}s; 2 nodes per rack")
+print(f"simulated start {START:g}s, gossip delay {GOSSIP:g}s, patching.settle {SETTLE:g}s, poll {POLL:g}s; 2 nodes per rack; "
+      f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (every agent polls nodetool: a loaded machine adds to each rack)")
 for racks in racks_list:
     elapsed, _ = window(racks)
     floor = racks * (START + GOSSIP + SETTLE)

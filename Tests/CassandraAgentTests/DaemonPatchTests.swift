@@ -151,8 +151,10 @@ final class PatchedCluster: @unchecked Sendable {
         // Rack 1 was patched; rack 3 never went down.
         #expect(cluster.nodes[0].events == ["drain", "stop", "patch", "start"])
         #expect(cluster.nodes[4].events == nil && cluster.nodes[5].events == nil)
-        // The failed start rolled the first install back and tried again: that is in the reason.
+        // The first install was a restart pending: the failed start rolled it back and tried again, and says so.
         #expect(c.patching(2)?.lastRun?.result == "failed")
+        #expect(c.patching(2)?.lastRun?.reason?.contains("even after its config files were rolled back to the previous generation") == true,
+                "\(c.patching(2)?.lastRun?.reason ?? "")")
     }
 
     @Test func anAgentKilledRightAfterItsDrainResumesTheTurn() async throws {

@@ -147,3 +147,55 @@ struct PatchTurnTests {
         guard case .finish(.skipped, _)? = own.handle(.turn(.done, windowOpen: true, preCheck: nil, now: 0)) else { Issue.record("not skipped"); return }
     }
 }
+
+struct PatchSettingsTests {
+    func patching(_ extra: String) throws -> DesiredState.Patching {
+        let text = desiredState(extra: """
+        patching:
+          enabled: true
+          window: "SUN 04:00-06:00"
+          command: ["/usr/bin/apt-get", "-y", "upgrade"]
+        \(extra)
+        """)
+        guard case .success(let validated) = validate(text), let patching = validated.state.patching else {
+            throw SimulationLikeError(errors(text).joined(separator: "\n"))
+        }
+        return patching
+    }
+
+    struct SimulationLikeError: Error { let text: String; init(_ text: String) { self.text = text } }
+
+    @Test func stepTimeoutsSettleRebootCommandAndTheQuorumGateAreRead() throws {
+        let p = try patching("""
+          timeZone: Europe/Berlin
+          reboot: always
+          drainTimeout: 2m
+          upTimeout: 20m
+          settle: 45s
+          rebootCommand: ["/sbin/shutdown", "-r", "now"]
+          localQuorumGate: true
+        """)
+        #expect(p.turn.drainTimeout == 120 && p.turn.upTimeout == 1200 && p.turn.settle == 45 && p.turn.reboot == .always)
+        #expect(p.rebootCommand == ["/sbin/shutdown", "-r", "now"] && p.localQuorumGate)
+        #expect(p.timeZone.identifier == "Europe/Berlin")
+        let bad = errors(desiredState(extra: "patching:\n  enabled: true\n  window: \"SUN 04:00-06:00\"\n  command: [\"/bin/true\"]\n  settle: soon\n"))
+        #expect(bad.count == 1 && bad[0].hasSuffix(": patching.settle 'soon' is not a duration: a whole number and a unit ms, s, m, h or d (e.g. 10m)"), "\(bad)")
+    }
+
+    @Test func underSystemdThePatchCommandRunsOutsideTheSandboxThroughSystemdRun() throws {
+        let p = try patching("")
+        #expect(PatchService.commandLine(p, environment: [:], runID: "patching-1") == ["/usr/bin/apt-get", "-y", "upgrade"])
+        #expect(PatchService.commandLine(p, environment: ["INVOCATION_ID": "abc"], runID: "patching-1")
+                == ["/usr/bin/systemd-run", "--wait", "--pipe", "--collect", "--quiet", "--unit=cassandra-agent-patching-1", "--", "/usr/bin/apt-get", "-y", "upgrade"])
+        let direct = try patching("  commandPrefix: []\n")
+        #expect(PatchService.commandLine(direct, environment: ["NOTIFY_SOCKET": "/run/x"], runID: "r") == ["/usr/bin/apt-get", "-y", "upgrade"])
+    }
+
+    @Test func theOpenWindowIsFoundWithItsOpeningAndClosing() throws {
+        let window = try PatchWindow(parsing: "SUN 04:00-06:00")
+        let sunday = Double(CivilDate.days(year: 2026, month: 12, day: 6) * 86400)
+        let open = PatchService.openWindow(window, zone: .utc, at: sunday + 5 * 3600)
+        #expect(open?.start == sunday + 4 * 3600 && open?.end == sunday + 6 * 3600)
+        #expect(PatchService.openWindow(window, zone: .utc, at: sunday + 7 * 3600) == nil)
+    }
+}

@@ -176,7 +176,8 @@ public struct PatchTurn: Sendable, Equatable {
                     journal.notes.append("the start failed after a config change (\(failure)); the previous generation of the config files was put back and the node started again")
                     return enter(.rollback)
                 }
-                return finish(.failed, "the node did not start: \(failure); it stays down and the window is halted for the cluster")
+                let rolledBack = journal.rolledBack ? ", even after its config files were rolled back to the previous generation" : ""
+                return finish(.failed, "the node did not start\(rolledBack): \(failure); it stays down and the window is halted for the cluster")
             }
             journal.startedUpAt = now
             return enter(.waitUp)
