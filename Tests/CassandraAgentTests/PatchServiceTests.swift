@@ -15,6 +15,9 @@ final class SimulatorRunner: ProcessRunner {
     let failPatch = Mutex(false)
     /// Like a kill -9 of the agent right after nodetool drain returned: the call never comes back.
     let dieAfterDrain = Mutex(false)
+    /// Like a kill -9 at any moment: every call from now on never comes back (`hung` counts them).
+    let freeze = Mutex(false)
+    let hung = Mutex(0)
     /// Other racks found down (or still starting) when this node was drained: must stay empty.
     let downAtDrain = Mutex<[String]>([])
 
@@ -26,6 +29,10 @@ final class SimulatorRunner: ProcessRunner {
 
     func run(_ command: ProcessCommand) async throws(ProcessLaunchError) -> ProcessOutput {
         let words = Array(command.arguments.dropFirst())
+        if freeze.withLock({ $0 }) {
+            hung.withLock { $0 += 1 }
+            await withCheckedContinuation { (_: CheckedContinuation<Void, Never>) in }
+        }
         var out: SimulatedOutput
         switch command.arguments.first {
         case "nodetool":
@@ -167,6 +174,21 @@ final class PatchCluster: Sendable {
         #expect(history.runs.map(\.result) == [.interrupted, .succeeded])
         #expect(history.runs.first?.reason?.contains("during \"draining (nodetool drain)\"") == true)
         #expect(history.runs.last?.trigger == .resume)
+    }
+
+    @Test func anAgentRestartedWhileWaitingForItsRackWaitsAgainInTheSameWindow() async throws {
+        let c = try PatchCluster()
+        var tasks: [Task<Void, Error>] = []
+        for service in c.services { let s = service; tasks.append(Task { try await s.run() }) }
+        defer { tasks.forEach { $0.cancel() } }
+        try await c.drive("node 6 waiting for its rack") { c.snapshots[5].value.current?.progress?.patchTurn?.step == .waiting }
+        c.runners[5].freeze.withLock { $0 = true }
+        try await c.drive("node 6's agent stuck") { c.runners[5].hung.withLock { $0 } > 0 }
+        let fresh = c.make(5, SimulatorRunner(directory: c.sim, node: c.addresses[5], clock: c.clock))
+        tasks.append(Task { try await fresh.run() })
+        try await c.drive("every node patched") { c.snapshots.allSatisfy { $0.value.lastRun?.result == .succeeded } }
+        #expect(try c.state().nodes[5].events == ["drain", "stop", "patch", "start"])
+        #expect(c.snapshots[5].value.history.runs.map(\.result) == [.interrupted, .succeeded])
     }
 
     @Test func aNodeThatFailsToStartHaltsTheWindowCriticalOnItWarningOnTheOthers() async throws {

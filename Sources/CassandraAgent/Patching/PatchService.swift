@@ -142,17 +142,23 @@ public actor PatchService: Service {
                 continue
             }
             // A turn cut short past its waiting step finishes, whatever the window says now.
+            let scheduled = Self.openWindow(window, zone: patching.timeZone, at: now)
             if let cut = resume, let journal = cut.progress?.patchTurn {
                 resume = nil
+                var run = JobRunRecord(id: JobID.make(.patching, at: now), kind: .patching, trigger: .resume, startedAt: now, resumes: cut.id)
+                run.slot = cut.slot
                 if journal.step != .waiting && journal.step != .done {
-                    var run = JobRunRecord(id: JobID.make(.patching, at: now), kind: .patching, trigger: .resume, startedAt: now, resumes: cut.id)
-                    run.slot = cut.slot
                     await execute(run, window: (journal.windowStart, .infinity), patching: patching, resuming: journal)
+                    continue
+                }
+                // Cut short while waiting for its rack: it waits again in the same window, if that is still open.
+                let end = scheduled?.start == journal.windowStart ? scheduled!.end : journal.windowStart + Double(window.lengthMinutes * 60)
+                if journal.step == .waiting, end > now {
+                    await execute(run, window: (journal.windowStart, end), patching: patching, resuming: nil)
                     continue
                 }
             }
             resume = nil
-            let scheduled = Self.openWindow(window, zone: patching.timeZone, at: now)
             let open: (start: Double, end: Double)?
             var trigger = JobTrigger.schedule
             if let adHoc, adHoc.end > now {
