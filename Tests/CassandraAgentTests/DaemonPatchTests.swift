@@ -49,8 +49,8 @@ final class PatchedCluster: @unchecked Sendable {
             nodetool: \(nodetool)
             systemctl: ["\(Paths.simulatorExecutable)", "systemctl", "--dir", "\(sim)", "--node", "\(node)"]
             files: {owner: root, group: root, mode: "0640"}
-            observeSeconds: 0.5
-            resyncSeconds: 1
+            observeSeconds: 5
+            resyncSeconds: 5
 
             """)
             dir.write("n\(i)/desired-state.yaml", """
@@ -67,7 +67,7 @@ final class PatchedCluster: @unchecked Sendable {
               command: ["\(Paths.simulatorExecutable)", "patch", "--dir", "\(sim)", "--node", "\(node)"]
               reboot: never
               settle: 2s
-              pollInterval: 500ms
+              pollInterval: 1s
               startTimeout: 20s
               upTimeout: 30s
 

@@ -127,7 +127,7 @@ final class PatchCluster: Sendable {
             if try condition() { return }
             // Let every service reach its next wait before time moves.
             for _ in 0..<20 { await Task.yield() }
-            try await Task.sleep(for: .milliseconds(1))
+            try await Task.sleep(for: .milliseconds(3))
             let next = min(clock.nextDeadline ?? clock.now() + 1, clock.now() + 1)
             clock.advance(to: max(next, clock.now() + 0.25))
         }
