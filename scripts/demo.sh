@@ -110,3 +110,6 @@ step count_lines "concurrent_reads: 999" "$demo/sim/nodes/127.0.1.1/conf/cassand
 step curl -s --unix-socket "$demo/node1/agent.sock" http://localhost/v1/health
 echo
 echo "Agents' logs: $demo/node*/agent.log; rendered files: $demo/sim/nodes/*/conf. Stopping the agents."
+
+echo; echo "# Rolling-restart patch windows: a 6-node, 3-rack cluster with one agent per node (scripts/demo-patching.sh):"
+bash scripts/demo-patching.sh --no-build

@@ -51,6 +51,14 @@ public struct SimulatedCluster: Codable, Sendable, Equatable {
         public var liveCommands: [String] = []
         /// What `compactionstats` reports as pending (`cassandra-sim pending-compactions`).
         public var pendingCompactions = 0
+        /// The generation before the last start: peers show it until the start has gossiped.
+        public var previousGeneration: Int?
+        /// What was done to the node, in order (drain, stop, start, patch), for tests to check.
+        public var events: [String]?
+
+        /// Seconds from a start until the node is UN to itself (its JMX answers).
+        func startTime(_ cluster: SimulatedCluster) -> Double { (cluster.startSeconds ?? 0) + (faults["slow-start"] ?? 0) }
+        func starting(_ cluster: SimulatedCluster, at now: Double) -> Bool { startedAt > 0 && now - startedAt < startTime(cluster) }
     }
 
     public var version: CassandraVersion
@@ -67,6 +75,8 @@ public struct SimulatedCluster: Codable, Sendable, Equatable {
     /// Seconds added to the wall clock: tests move the cluster's time forward
     /// (`cassandra-sim clock --advance`) instead of sleeping through gossip delays.
     public var clockOffset: Double = 0
+    /// Seconds a start takes before the node is UN (to itself; peers add the gossip delay).
+    public var startSeconds: Double?
 
     public func node(_ address: String) -> Node? {
         nodes.first { $0.address == address }
@@ -76,9 +86,9 @@ public struct SimulatedCluster: Codable, Sendable, Equatable {
 
     /// What a peer sees of `node` at `now`: up only once the change has had time to gossip.
     public func isSeenUp(_ node: Node, by observer: String, at now: Double) -> Bool {
-        if node.address == observer { return node.running }
+        if node.address == observer { return node.running && !node.starting(self, at: now) }
         let gossiping = node.running && node.gossipEnabled && !node.drained
-        if gossiping { return now - node.startedAt >= gossipDelay || node.startedAt == 0 }
+        if gossiping { return now - node.startedAt >= gossipDelay + node.startTime(self) || node.startedAt == 0 }
         guard let stopped = node.stoppedAt else { return false }
         return now - stopped < gossipDelay
     }

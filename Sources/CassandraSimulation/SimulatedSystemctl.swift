@@ -4,7 +4,7 @@ import CassandraAgent
 /// node's rendered cassandra.yaml and cassandra-rackdc.properties and refuses,
 /// as Cassandra would, a file its version cannot load.
 public enum SimulatedSystemctl {
-    public static let faultKinds = ["fail-start", "hang", "exit1", "garbage", "slow", "repair-fail", "repair-hang"]
+    public static let faultKinds = ["fail-start", "hang", "exit1", "garbage", "slow", "repair-fail", "repair-hang", "slow-start"]
 
     public static func run(_ arguments: [String], directory: SimulationDirectory, node address: String, now: Double) -> SimulatedOutput {
         let words = arguments.filter { !$0.hasPrefix("-") }
@@ -52,6 +52,7 @@ public enum SimulatedSystemctl {
             return
         }
         cluster.nodes[index].running = false
+        cluster.nodes[index].events = (cluster.nodes[index].events ?? []) + [cluster.nodes[index].drained ? "stop" : "stop-undrained"]
         // Its repairs die with it: the coordinator's failure detector convicts it (RepairSession.convict).
         let address = cluster.nodes[index].address, endpoint = cluster.endpoint(address)
         cluster.settleRepairs(now: now)
@@ -81,7 +82,9 @@ public enum SimulatedSystemctl {
         cluster.nodes[index].startedAt = now
         cluster.nodes[index].stoppedAt = nil
         // A new gossip generation: the epoch second of this start.
+        cluster.nodes[index].previousGeneration = cluster.nodes[index].generation
         cluster.nodes[index].generation = max(Int(now), cluster.nodes[index].generation + 1)
+        cluster.nodes[index].events = (cluster.nodes[index].events ?? []) + ["start"]
         cluster.nodes[index].unitState = "active"
         return SimulatedOutput()
     }

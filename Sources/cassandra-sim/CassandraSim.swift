@@ -78,7 +78,7 @@ struct CassandraSim: ParsableCommand {
         cassandra-sim nodetool --dir DIR --node ADDRESS ARGS...    nodetool on one node (real output formats)
         cassandra-sim systemctl --dir DIR --node ADDRESS ARGS...   systemctl for that node's cassandra.service
         """,
-        subcommands: [Init.self, Fault.self, Nodes.self, Clock.self, Repairs.self, PendingCompactions.self])
+        subcommands: [Init.self, Fault.self, Nodes.self, Clock.self, Repairs.self, PendingCompactions.self, Patch.self])
 }
 
 struct Init: ParsableCommand {
@@ -90,6 +90,7 @@ struct Init: ParsableCommand {
     @Option(help: "The cluster name.") var name = "SimCluster"
     @Option(name: .customLong("gossip-delay"), help: "Seconds before peers see a node go down or come up.") var gossipDelay = 1.0
     @Option(name: .customLong("repair-seconds"), help: "How long a repair of one keyspace takes.") var repairSeconds = 1.0
+    @Option(name: .customLong("start-seconds"), help: "How long a start takes before the node is UN (peers add the gossip delay).") var startSeconds = 0.0
 
     func run() throws {
         guard let cassandra = CassandraVersion(rawValue: version) else {
@@ -97,7 +98,8 @@ struct Init: ParsableCommand {
         }
         let directory = SimulationDirectory(dir)
         do {
-            let cluster = try SimulatedCluster.make(name: name, version: cassandra, datacenters: datacenters, gossipDelay: gossipDelay, repairSeconds: repairSeconds, now: wallClockSeconds())
+            var cluster = try SimulatedCluster.make(name: name, version: cassandra, datacenters: datacenters, gossipDelay: gossipDelay, repairSeconds: repairSeconds, now: wallClockSeconds())
+            if startSeconds > 0 { cluster.startSeconds = startSeconds }
             try directory.create(cluster, simulator: CommandLine.arguments[0])
             print("created \(cluster.nodes.count) nodes of Cassandra \(cluster.release) in \(dir):")
             for node in cluster.nodes { print("  \(node.address)  \(node.datacenter)  \(node.rack)  \(directory.nodeDirectory(node.address))") }
@@ -127,7 +129,7 @@ struct Fault: ParsableCommand {
                 if clear {
                     if kind == "all" { cluster.nodes[index].faults = [:] } else { cluster.nodes[index].faults[kind] = nil }
                 } else {
-                    cluster.nodes[index].faults[kind] = kind == "slow" ? seconds : 1
+                    cluster.nodes[index].faults[kind] = kind == "slow" || kind == "slow-start" ? seconds : 1
                 }
             }
         } catch {
@@ -215,5 +217,25 @@ struct PendingCompactions: ParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
+    }
+}
+
+struct Patch: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The patch command of a simulated node: records a patch (the node must be stopped, as in a patch window); --fail makes it fail.")
+
+    @Option(help: "The cluster directory.") var dir: String
+    @Option(help: "The node's address.") var node: String
+    @Flag(help: "Fail, as a package manager that cannot install.") var fail = false
+
+    func run() throws {
+        do {
+            try SimulationDirectory(dir).withState { (cluster: inout SimulatedCluster) throws(SimulationError) in
+                guard let index = cluster.nodes.firstIndex(where: { $0.address == node }) else { throw SimulationError("no node \(node)") }
+                cluster.nodes[index].events = (cluster.nodes[index].events ?? []) + [cluster.nodes[index].running ? "patch-while-running" : "patch"]
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+        if fail { throw ValidationError("E: the simulated package manager failed") }
     }
 }

@@ -16,7 +16,7 @@ public struct AgentSnapshots: Sendable {
         var jobs: [JobKind: Published<JobSnapshot>] = [:]
         for kind in JobKind.allCases {
             var snapshot = JobSnapshot(kind: kind)
-            if kind != .repair {
+            if kind != .repair && kind != .patching {
                 snapshot.unavailable = "this version of the agent does not run \(kind.rawValue) jobs yet; the \(kind.rawValue) section is validated but nothing runs"
             }
             jobs[kind] = Published(snapshot)
@@ -56,9 +56,11 @@ public struct AgentSnapshots: Sendable {
 /// What the socket's job actions reach: start and cancel per kind.
 public struct JobControls: Sendable {
     let repair: RepairService?
+    let patching: PatchService?
 
-    public init(repair: RepairService?) {
+    public init(repair: RepairService?, patching: PatchService? = nil) {
         self.repair = repair
+        self.patching = patching
     }
 
     public func start(_ kind: JobKind, keyspaces: [String]) async -> Result<String, NodeLease.Busy> {
@@ -66,6 +68,9 @@ public struct JobControls: Sendable {
         case .repair:
             guard let repair else { return .failure(.init(message: "repair is not running in this agent")) }
             return await repair.start(keyspaces: keyspaces)
+        case .patching:
+            guard let patching else { return .failure(.init(message: "patching is not running in this agent")) }
+            return await patching.start()
         default:
             return .failure(.init(message: "this version of the agent does not run \(kind.rawValue) jobs yet"))
         }
@@ -74,6 +79,7 @@ public struct JobControls: Sendable {
     public func cancel(_ kind: JobKind) async -> Bool {
         switch kind {
         case .repair: await repair?.cancel() ?? false
+        case .patching: await patching?.cancel() ?? false
         default: false
         }
     }

@@ -163,6 +163,15 @@ public struct DesiredState: Sendable {
         public var window: PatchWindow?
         public var command: [String]
         public var reboot: Reboot
+        /// The window's zone (UTC unless `patching.timeZone`).
+        public var timeZone: TimeZoneRules = .utc
+        /// Step timeouts, settle time, poll interval (and `reboot` again, for the turn).
+        public var turn = PatchTurn.Settings()
+        public var rebootCommand: [String] = ["/usr/bin/systemctl", "reboot"]
+        /// Refuse a turn that would leave a range of some keyspace without LOCAL_QUORUM.
+        public var localQuorumGate = false
+        /// What the patch command runs under; nil: `systemd-run` under systemd, nothing otherwise.
+        public var commandPrefix: [String]?
     }
 }
 

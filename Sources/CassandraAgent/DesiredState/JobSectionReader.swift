@@ -161,7 +161,53 @@ enum JobSectionReader {
         let reboot = section.optional("reboot").flatMap {
             MappingReader.oneOf($0, "patching.reboot", DesiredState.Patching.Reboot.allCases.map(\.rawValue), &diagnostics)
         }.flatMap(DesiredState.Patching.Reboot.init(rawValue:)) ?? .ifRequired
-        return DesiredState.Patching(enabled: enabled, window: window, command: command, reboot: reboot)
+        var patching = DesiredState.Patching(enabled: enabled, window: window, command: command, reboot: reboot)
+        patching.turn.reboot = reboot
+        if let value = section.optional("timeZone"), let text = MappingReader.string(value, "patching.timeZone", &diagnostics) {
+            do {
+                patching.timeZone = try TimeZoneRules(identifier: text)
+            } catch {
+                diagnostics.error("patching.timeZone: \(error.message)", at: value.mark)
+            }
+        }
+        func duration(_ key: String, minimum: Double, _ apply: (inout PatchTurn.Settings, Double) -> Void) {
+            guard let value = section.optional(key), let text = MappingReader.string(value, "patching.\(key)", &diagnostics) else { return }
+            guard let seconds = DurationText.seconds(text) else {
+                diagnostics.error("patching.\(key) '\(text)' is not a duration: a whole number and a unit ms, s, m, h or d (e.g. 10m)", at: value.mark)
+                return
+            }
+            guard seconds >= minimum else {
+                diagnostics.error("patching.\(key) must be at least \(DurationText.format(minimum)), found \(text)", at: value.mark)
+                return
+            }
+            apply(&patching.turn, seconds)
+        }
+        duration("drainTimeout", minimum: 1) { $0.drainTimeout = $1 }
+        duration("stopTimeout", minimum: 1) { $0.stopTimeout = $1 }
+        duration("patchTimeout", minimum: 1) { $0.patchTimeout = $1 }
+        duration("startTimeout", minimum: 1) { $0.startTimeout = $1 }
+        duration("upTimeout", minimum: 1) { $0.upTimeout = $1 }
+        duration("settle", minimum: 0) { $0.settle = $1 }
+        duration("pollInterval", minimum: 0.1) { $0.pollInterval = $1 }
+        func argv(_ key: String, allowEmpty: Bool) -> [String]? {
+            guard let value = section.optional(key), let list = MappingReader.stringList(value, "patching.\(key)", &diagnostics) else { return nil }
+            let words = list.map(\.0)
+            if words.isEmpty && !allowEmpty {
+                diagnostics.error("patching.\(key) must name a program and its arguments", at: value.mark)
+                return nil
+            }
+            if let first = words.first, !first.hasPrefix("/") {
+                diagnostics.error("patching.\(key) must start with an absolute path to the program, found '\(first)'", at: list[0].1)
+                return nil
+            }
+            return words
+        }
+        if let words = argv("rebootCommand", allowEmpty: false) { patching.rebootCommand = words }
+        if let words = argv("commandPrefix", allowEmpty: true) { patching.commandPrefix = words }
+        if let value = section.optional("localQuorumGate"), let flag = MappingReader.bool(value, "patching.localQuorumGate", &diagnostics) {
+            patching.localQuorumGate = flag
+        }
+        return patching
     }
 
     static func enabledFlag(_ section: inout MappingReader, _ context: String, _ diagnostics: inout Diagnostics) -> Bool {

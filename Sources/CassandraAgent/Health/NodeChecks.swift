@@ -5,8 +5,21 @@ enum NodeChecks {
         var checks = CheckList(now: inputs.now)
         desiredState(inputs, &checks)
         jobs(inputs, &checks)
+        let before = checks.items.count
         node(inputs, &checks)
+        plannedDowntime(inputs, &checks, from: before)
         return checks.items
+    }
+
+    /// A node drained and stopped in its patch turn is down on purpose: its node checks warn, not page.
+    /// A turn that did not come back is critical through `patching.halted_here`.
+    static func plannedDowntime(_ inputs: StatusInputs, _ checks: inout CheckList, from start: Int) {
+        let planned: Set<PatchTurn.Step> = [.drain, .stop, .patch, .reboot, .start, .rollback, .waitUp]
+        guard let step = inputs.jobs.first(where: { $0.kind == .patching })?.current?.progress?.patchTurn?.step, planned.contains(step) else { return }
+        for index in checks.items.indices.dropFirst(start) where checks.items[index].level == .critical {
+            checks.items[index].level = .warning
+            checks.items[index].message += " (planned: this node is in its patch turn)"
+        }
     }
 
     struct CheckList {
@@ -146,7 +159,12 @@ enum NodeChecks {
             if let warning {
                 checks.add(name, .warning, "\(job.kind.rawValue).server_side_running", warning)
             }
-            if let last = job.lastRun, last.result == .failed {
+            if let patching = job.patching, let halted = patching.haltedHere {
+                checks.add(name, .critical, "patching.halted_here", "this node did not come back in its patch turn and halts the window for the cluster: \(halted)")
+            } else if let patching = job.patching, let held = patching.heldBy {
+                checks.add(name, .warning, "patching.halted", "the patch window is halted by \(held), which is down as this node sees it; this node's rack waits until it is back")
+            }
+            if let last = job.lastRun, last.result == .failed, job.patching?.haltedHere == nil {
                 checks.add(name, .warning, "\(job.kind.rawValue).failed", "the last \(job.kind.rawValue) (\(last.id)) failed: \(last.reason ?? "no reason recorded")", at: last.endedAt)
             }
             if job.kind == .repair, job.enabled, let deadline = job.deadlineSeconds, let base = job.history.lastCompleteCycleAt ?? job.history.trackedSince,

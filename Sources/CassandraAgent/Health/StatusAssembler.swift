@@ -78,6 +78,6 @@ public enum StatusAssembler {
                                   result: $0.result?.rawValue ?? "unknown", reason: $0.reason)
         }
         return StatusDocument.Job(enabled: s.enabled, state: s.state, stateReason: s.unavailable ?? s.stateReason, schedule: s.schedule,
-                                  current: current, lastRun: last, nextRun: s.nextRun.map(iso), splaySeconds: s.splaySeconds)
+                                  current: current, lastRun: last, nextRun: s.nextRun.map(iso), splaySeconds: s.splaySeconds, patching: s.patching)
     }
 }

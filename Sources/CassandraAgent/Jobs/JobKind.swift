@@ -78,6 +78,8 @@ public struct JobProgress: Codable, Sendable, Equatable {
     public var planFingerprint: String?
     /// A repair that could not be stopped inside Cassandra after its client was killed.
     public var serverSideWarning: String?
+    /// Patching: the node's turn as journalled before each step.
+    public var patchTurn: PatchTurn.Journal?
 
     public init(step: String) {
         self.step = step

@@ -20,6 +20,8 @@ public struct JobSnapshot: Sendable, Equatable {
     public var gcGraceSeconds: Double?
     /// A problem with the job's journal (damaged, unwritable).
     public var journalProblem: String?
+    /// Patching only: the window, the turn, and what halts it.
+    public var patching: PatchingStatus?
 
     public init(kind: JobKind) {
         self.kind = kind

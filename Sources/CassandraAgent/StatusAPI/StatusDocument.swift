@@ -73,6 +73,8 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         public var nextRun: String?
         /// This node's offset after each scheduled time.
         public var splaySeconds: Int?
+        /// Patching: the window, whose turn it is, this node's step, what halts it.
+        public var patching: PatchingStatus? = nil
     }
 
     public struct CurrentRun: Codable, Sendable, Equatable {

@@ -119,7 +119,9 @@ struct NodetoolFormatters {
             let up = seenUp(node)
             let status = !up ? "shutdown,true" : node.joining ? "BOOT,\(node.tokens[0])" : "NORMAL,\(node.tokens[0])"
             out += "/" + address(node) + "\n"
-            out += "  generation:\(node.generation)\n"
+            // A restart reaches a peer with its new generation only once it has gossiped.
+            let generation = node.address != observer && node.running && node.startedAt > 0 && !seenUp(node) ? node.previousGeneration ?? node.generation : node.generation
+            out += "  generation:\(generation)\n"
             out += "  heartbeat:\(up ? max(1, Int(now) - node.generation) : 2_147_483_647)\n"
             var states: [(String, Int, String)] = [
                 ("STATUS", up ? 19 : 98231, status), ("LOAD", 143409, JavaFormat.double(node.loadBytes)),

@@ -58,7 +58,7 @@ public enum SimulatedNodetool {
 
     static func run(_ rawArguments: [String], cluster: inout SimulatedCluster, index: Int, directory: SimulationDirectory, now: Double) -> SimulatedOutput {
         let node = cluster.nodes[index]
-        guard node.running else {
+        guard node.running, !node.starting(cluster, at: now) else {
             let cause = cluster.version == .v3_11 ? "Connection refused (Connection refused)" : "Connection refused"
             return SimulatedOutput(stderr: "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: '\(cause)'.\n", exitCode: 1)
         }
@@ -131,6 +131,7 @@ public enum SimulatedNodetool {
             if !node.drained {
                 cluster.nodes[index].drained = true
                 cluster.nodes[index].stoppedAt = now
+                cluster.nodes[index].events = (node.events ?? []) + ["drain"]
             }
             result = SimulatedOutput()
         case "flush":
