@@ -25,13 +25,16 @@ public enum AgentDaemon {
         let repair = RepairService(.init(
             configuration: configuration, clock: clock, runner: runner, lease: lease, desiredState: snapshots.desiredState,
             hostID: { observation.value?.info?.hostID }, snapshot: snapshots.jobs[.repair]!, logger: logger))
+        let backup = BackupService(.init(
+            configuration: configuration, clock: clock, runner: runner, lease: lease, desiredState: snapshots.desiredState,
+            hostID: { observation.value?.info?.hostID }, snapshot: snapshots.jobs[.backup]!, listing: snapshots.backups, logger: logger))
         let reconciler = Reconciler(configuration: configuration, state: snapshots.reconcile, observation: snapshots.observation, lease: lease,
-                                    clock: clock, runner: runner, logger: logger, onApplied: { repair.desiredStateChanged() })
+                                    clock: clock, runner: runner, logger: logger, onApplied: { repair.desiredStateChanged(); backup.desiredStateChanged() })
 
         // Pets must come at least every half watchdog period; a tick guarantees a pass.
         var tick = Duration.milliseconds(Int64(configuration.resyncSeconds * 1000))
         if let watchdog = notifier.watchdogInterval, watchdog < tick { tick = watchdog }
-        let routes = StatusRoutes(snapshots: snapshots, jobs: JobControls(repair: repair), adminGroup: configuration.adminGroup) { triggers.send(.requested) }
+        let routes = StatusRoutes(snapshots: snapshots, jobs: JobControls(repair: repair, backup: backup), adminGroup: configuration.adminGroup) { triggers.send(.requested) }
         let server = StatusServer(path: configuration.socket, mode: configuration.socketMode, group: configuration.adminGroup, routes: routes, logger: logger)
         let observer = ObservationService(configuration: configuration, published: snapshots.observation, desiredState: snapshots.desiredState,
                                           clock: clock, runner: runner, logger: logger)
@@ -45,6 +48,7 @@ public enum AgentDaemon {
                 .init(service: feeder),
                 .init(service: reconcile),
                 .init(service: repair),
+                .init(service: backup),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)

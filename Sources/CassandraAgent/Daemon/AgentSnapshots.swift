@@ -5,6 +5,8 @@ public struct AgentSnapshots: Sendable {
     public let reconcile: Published<ReconcileSnapshot>
     public let observation: Published<NodeObservation?>
     public let jobs: [JobKind: Published<JobSnapshot>]
+    /// The node's complete backups, as the backup service last read them.
+    public let backups = Published(BackupListing())
     public let observeInterval: Double
     public let expiryWarningDays: Int
     public let clock: any WallClock
@@ -16,7 +18,7 @@ public struct AgentSnapshots: Sendable {
         var jobs: [JobKind: Published<JobSnapshot>] = [:]
         for kind in JobKind.allCases {
             var snapshot = JobSnapshot(kind: kind)
-            if kind != .repair {
+            if kind != .repair && kind != .backup {
                 snapshot.unavailable = "this version of the agent does not run \(kind.rawValue) jobs yet; the \(kind.rawValue) section is validated but nothing runs"
             }
             jobs[kind] = Published(snapshot)
@@ -56,9 +58,11 @@ public struct AgentSnapshots: Sendable {
 /// What the socket's job actions reach: start and cancel per kind.
 public struct JobControls: Sendable {
     let repair: RepairService?
+    let backup: BackupService?
 
-    public init(repair: RepairService?) {
+    public init(repair: RepairService?, backup: BackupService? = nil) {
         self.repair = repair
+        self.backup = backup
     }
 
     public func start(_ kind: JobKind, keyspaces: [String]) async -> Result<String, NodeLease.Busy> {
@@ -66,6 +70,9 @@ public struct JobControls: Sendable {
         case .repair:
             guard let repair else { return .failure(.init(message: "repair is not running in this agent")) }
             return await repair.start(keyspaces: keyspaces)
+        case .backup:
+            guard let backup else { return .failure(.init(message: "backup is not running in this agent")) }
+            return await backup.start(keyspaces: keyspaces)
         default:
             return .failure(.init(message: "this version of the agent does not run \(kind.rawValue) jobs yet"))
         }
@@ -74,6 +81,7 @@ public struct JobControls: Sendable {
     public func cancel(_ kind: JobKind) async -> Bool {
         switch kind {
         case .repair: await repair?.cancel() ?? false
+        case .backup: await backup?.cancel() ?? false
         default: false
         }
     }

@@ -78,6 +78,13 @@ public struct JobProgress: Codable, Sendable, Equatable {
     public var planFingerprint: String?
     /// A repair that could not be stopped inside Cassandra after its client was killed.
     public var serverSideWarning: String?
+    /// Backup: the backup's id and snapshot tag, and how far its upload is.
+    public var backupID: String?
+    public var snapshotTag: String?
+    public var files: Int?
+    public var filesDone: Int?
+    public var bytes: Int64?
+    public var bytesDone: Int64?
 
     public init(step: String) {
         self.step = step

@@ -20,6 +20,10 @@ public struct JobSnapshot: Sendable, Equatable {
     public var gcGraceSeconds: Double?
     /// A problem with the job's journal (damaged, unwritable).
     public var journalProblem: String?
+    /// Backup: when the newest complete, undamaged backup completed; the schedule's period; the last run's numbers.
+    public var newestBackupAt: Double?
+    public var schedulePeriod: Double?
+    public var lastBackup: LastBackupStats?
 
     public init(kind: JobKind) {
         self.kind = kind
