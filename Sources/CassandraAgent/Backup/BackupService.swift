@@ -1,4 +1,7 @@
 import CAgentShims
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import ServiceLifecycle
 
@@ -26,7 +29,7 @@ public actor BackupService: Service {
         public init(configuration: AgentConfiguration, clock: any WallClock, runner: any ProcessRunner, lease: NodeLease,
                     desiredState: @escaping @Sendable () -> DesiredState?, hostID: @escaping @Sendable () -> String?,
                     snapshot: Published<JobSnapshot>, listing: Published<BackupListing>, logger: Logger,
-                    makeStore: @escaping @Sendable (DesiredState.Backup) throws(BackupError) -> any BackupObjectStore = BackupStores.make) {
+                    makeStore: (@Sendable (DesiredState.Backup) throws(BackupError) -> any BackupObjectStore)? = nil) {
             self.configuration = configuration
             self.clock = clock
             self.runner = runner
@@ -36,7 +39,14 @@ public actor BackupService: Service {
             self.snapshot = snapshot
             self.listing = listing
             self.logger = logger
-            self.makeStore = makeStore
+            if let makeStore {
+                self.makeStore = makeStore
+            } else {
+                let stateDirectory = configuration.stateDirectory
+                self.makeStore = { (backup: DesiredState.Backup) throws(BackupError) -> any BackupObjectStore in
+                    try BackupStores.make(backup, stateDirectory: stateDirectory, environment: ProcessEnvironment.current())
+                }
+            }
         }
     }
 
@@ -550,12 +560,15 @@ public struct LastBackupStats: Sendable, Equatable, Codable {
 
 /// Makes the store a backup section names.
 public enum BackupStores {
-    public static func make(_ backup: DesiredState.Backup) throws(BackupError) -> any BackupObjectStore {
+    public static func make(_ backup: DesiredState.Backup, stateDirectory: String, environment: [String: String]) throws(BackupError) -> any BackupObjectStore {
         switch backup.target {
         case .file(let path)?:
             return FileObjectStore(root: path)
-        case .s3?:
-            throw BackupError("s3:// destinations are not supported by this version of the agent yet; use file:///PATH")
+        case .s3(let bucket, let prefix)?:
+            guard let s3 = backup.s3 else { throw BackupError("backup.destination s3:// needs backup.s3 with endpoint, region and credentialsFile") }
+            let credentials = try S3Credentials.load(s3.credentialsFile, environment: environment)
+            let signer = S3Signer(accessKeyID: credentials.id, secretAccessKey: credentials.secret, sessionToken: credentials.token, region: s3.region)
+            return try S3ObjectStore(bucket: bucket, prefix: prefix, endpoint: s3.endpoint, signer: signer, stateDirectory: stateDirectory)
         case nil:
             throw BackupError("backup.destination is not set")
         }
@@ -567,5 +580,19 @@ enum IOPriority {
     /// Idle class for the calling thread: a backup's reads wait for Cassandra's. Best effort.
     static func idle() throws(BackupError) {
         _ = agent_ioprio_idle()
+    }
+}
+
+/// The process's environment, read once where a store needs it ($CREDENTIALS_DIRECTORY).
+enum ProcessEnvironment {
+    static func current() -> [String: String] {
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") { result[String(text[..<equals])] = String(text[text.index(after: equals)...]) }
+            cursor += 1
+        }
+        return result
     }
 }

@@ -62,7 +62,7 @@ public enum BackupCommands {
             return .failure(CommandOutput(stderr: "cassandra-agent: cannot read this node's host ID (nodetool info): \(error.description)\n", exitCode: 1))
         }
         do {
-            let store = try BackupStores.make(backup)
+            let store = try BackupStores.make(backup, stateDirectory: configuration.stateDirectory, environment: ProcessEnvironment.current())
             return .success(Context(desired: desired, backup: backup, repository: BackupRepository(store: store, host: hostID), nodetool: nodetool, hostID: hostID))
         } catch {
             return .failure(CommandOutput(stderr: "cassandra-agent: \(error.message)\n", exitCode: 1))
