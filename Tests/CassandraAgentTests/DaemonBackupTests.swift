@@ -150,4 +150,58 @@ import Testing
         #expect(unwritable.reason?.contains("cannot create the destination directory file:///proc/cassandra-agent-backups") == true, "\(unwritable.reason ?? "")")
         #expect(agent.stop() == 0)
     }
+
+    @Test(.enabled(if: MotoServer.available, "moto is not installed: .ci/run creates its venv"))
+    func aBackupToS3StoresEverySSTableAndAWrongSecretFailsWithAReasonAndNoSecretAnywhere() async throws {
+        let moto = try MotoServer()
+        let agent = try AgentUnderTest()
+        let credentials = moto.credentialsFile(in: agent.dir)
+        func section(_ file: String) -> String {
+            """
+            backup:
+              enabled: true
+              schedule: "0 3 * * *"
+              retention: 48h
+              destination: s3://\(moto.bucket)/prod
+              splay: 0s
+              s3:
+                endpoint: \(moto.endpoint)
+                region: us-east-1
+                credentialsFile: \(file)
+            """
+        }
+        try agent.drop(agent.desiredState(extra: section(credentials)))
+        _ = try #require(try await backupJob(agent) { $0.enabled && $0.state == .idle })
+        let first = try await backUp(agent)
+        #expect(first.result == "succeeded", "\(first.reason ?? "")")
+        let live = liveFiles(agent)
+        let stored = try moto.readBack(prefix: "prod/")
+        let objects = stored.filter { $0.key.contains("/objects/") }
+        #expect(objects.allSatisfy { $0.key.hasSuffix("/" + $0.value.1) }, "boto3 reads every object back with the SHA-256 it is named by")
+        #expect(Set(live.values).isSubset(of: Set(objects.values.map(\.1))))
+        #expect(stored.keys.contains { $0.hasSuffix("/backups/\(first.id).json") })
+        let second = try await backUp(agent)
+        #expect(second.reason?.contains("stored 0 new file(s)") == true, "\(second.reason ?? "")")
+        let listing = try JSONDecoder().decode(BackupListing.self, from: Data(try run(agent, ["backup", "list", "--json"]).stdout.utf8))
+        #expect(listing.backups.map(\.id) == [first.id, second.id])
+        #expect(try local(agent, ["backup", "verify", second.id]).exitCode == 0)
+
+        // A wrong secret: the run fails with the reason; the secret is in no output.
+        let wrongSecret = "NotTheSecret0123456789abcdefXYZ"
+        let wrong = agent.dir.write("wrong-credentials", "[default]\naws_access_key_id = \(moto.accessKeyID)\naws_secret_access_key = \(wrongSecret)\n")
+        try agent.drop(agent.desiredState(extra: section(wrong)))
+        try await Task.sleep(for: .seconds(1))
+        let failed = try await backUp(agent)
+        #expect(failed.result == "failed")
+        #expect(failed.reason?.contains("SignatureDoesNotMatch") == true, "\(failed.reason ?? "")")
+        var outputs = [try StatusClient.get("/v1/status", socket: agent.socket).body, try StatusClient.get("/metrics", socket: agent.socket).body,
+                       try run(agent, ["jobs", "--json"]).stdout, try local(agent, ["backup", "verify", second.id]).stderr]
+        for file in FileManager.default.enumerator(atPath: agent.dir.path + "/state")?.allObjects as? [String] ?? [] {
+            outputs.append((try? String(contentsOfFile: agent.dir.path + "/state/" + file, encoding: .utf8)) ?? "")
+        }
+        for text in outputs {
+            #expect(!text.contains(wrongSecret) && !text.contains(moto.secret))
+        }
+        #expect(agent.stop() == 0)
+    }
 }
