@@ -204,4 +204,40 @@ import Testing
         }
         #expect(agent.stop() == 0)
     }
+
+    @Test func killNineAtRandomPointsNeverLeavesAListedBackupThatDoesNotVerifyNorASnapshotAfterTheNextRun() async throws {
+        let agent = try AgentUnderTest()
+        let destination = agent.dir.path + "/backups"
+        try agent.drop(agent.desiredState(extra: Self.backupSection(destination)))
+        _ = try #require(try await backupJob(agent) { $0.enabled && $0.state == .idle })
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = nil
+        kill(agent.process.processIdentifier, SIGKILL)
+        agent.process.waitUntilExit()
+        var process: BackgroundProcess?
+        for round in 0..<25 {
+            process = try BackgroundProcess(Paths.agentExecutable, ["run", "--config", agent.configFile], environment: environment)
+            _ = try await agent.waitFor(20) { $0.jobs["backup"]?.enabled == true }
+            // Every other round starts a backup by hand; the others kill the retry of the interrupted one.
+            if round % 2 == 0 { _ = try? run(agent, ["job", "start", "backup"]) }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...250)))
+            kill(process!.processIdentifier, SIGKILL)
+            process!.waitUntilExit()
+        }
+        process = try BackgroundProcess(Paths.agentExecutable, ["run", "--config", agent.configFile], environment: environment)
+        // The next run ends (the retry of an interrupted one, or one started now) and leaves no snapshot.
+        _ = try await agent.waitFor(20) { $0.jobs["backup"]?.enabled == true }
+        _ = try? run(agent, ["job", "start", "backup"])
+        let settled = try #require(try await backupJob(agent) { $0.current == nil && $0.lastRun?.result == "succeeded" && $0.state == .idle })
+        #expect(settled.lastRun?.result == "succeeded")
+        #expect(try nodetool(agent, ["listsnapshots"]).stdout.contains("There are no snapshots"))
+        let listing = try JSONDecoder().decode(BackupListing.self, from: Data(try run(agent, ["backup", "list", "--json"]).stdout.utf8))
+        #expect(!listing.backups.isEmpty)
+        for backup in listing.backups {
+            let verify = try local(agent, ["backup", "verify", backup.id])
+            #expect(verify.exitCode == 0, "\(backup.id): \(verify.stdout) \(verify.stderr)")
+        }
+        process!.terminate()
+        process!.waitUntilExit()
+    }
 }
