@@ -90,6 +90,7 @@ struct Init: ParsableCommand {
     @Option(help: "The cluster name.") var name = "SimCluster"
     @Option(name: .customLong("gossip-delay"), help: "Seconds before peers see a node go down or come up.") var gossipDelay = 1.0
     @Option(name: .customLong("repair-seconds"), help: "How long a repair of one keyspace takes.") var repairSeconds = 1.0
+    @Option(name: .customLong("sstable-bytes"), help: "Size of each SSTable's Data.db (hundreds of MiB for benchmarks).") var sstableBytes = 16_384
 
     func run() throws {
         guard let cassandra = CassandraVersion(rawValue: version) else {
@@ -97,7 +98,8 @@ struct Init: ParsableCommand {
         }
         let directory = SimulationDirectory(dir)
         do {
-            let cluster = try SimulatedCluster.make(name: name, version: cassandra, datacenters: datacenters, gossipDelay: gossipDelay, repairSeconds: repairSeconds, now: wallClockSeconds())
+            var cluster = try SimulatedCluster.make(name: name, version: cassandra, datacenters: datacenters, gossipDelay: gossipDelay, repairSeconds: repairSeconds, now: wallClockSeconds())
+            cluster.sstableBytes = sstableBytes
             try directory.create(cluster, simulator: CommandLine.arguments[0])
             print("created \(cluster.nodes.count) nodes of Cassandra \(cluster.release) in \(dir):")
             for node in cluster.nodes { print("  \(node.address)  \(node.datacenter)  \(node.rack)  \(directory.nodeDirectory(node.address))") }

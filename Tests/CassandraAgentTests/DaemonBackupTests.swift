@@ -240,4 +240,28 @@ import Testing
         process!.terminate()
         process!.waitUntilExit()
     }
+
+    @Test func aCompactionThatRemovesSSTablesMidUploadNeitherFailsTheBackupNorStoresAPartialFile() async throws {
+        // 4 MiB SSTables and a 8 MiB/s limit: the upload takes a few seconds, and the compaction lands inside it.
+        let agent = try AgentUnderTest(simulator: ["--sstable-bytes", String(4 << 20)])
+        let destination = agent.dir.path + "/backups"
+        try agent.drop(agent.desiredState(extra: Self.backupSection(destination, extra: "  bandwidth: 8MiB/s")))
+        _ = try #require(try await backupJob(agent) { $0.enabled && $0.state == .idle })
+        let before = liveFiles(agent)
+        let started = try run(agent, ["job", "start", "backup"])
+        #expect(started.exitCode == 0)
+        _ = try await backupJob(agent) { $0.current?.step.hasPrefix("uploading") == true }
+        #expect(try nodetool(agent, ["compact"]).exitCode == 0)
+        let after = liveFiles(agent)
+        #expect(!Set(before.values).isSubset(of: Set(after.values)), "the compaction removed SSTables")
+        let done = try #require(try await backupJob(agent, within: 120) { $0.current == nil && $0.lastRun != nil })
+        #expect(done.lastRun?.result == "succeeded", "\(done.lastRun?.reason ?? "")")
+        // The backup holds the SSTables as they were at the snapshot, whole.
+        let manifest = try #require(try JSONDecoder().decode(BackupListing.self, from: Data(try run(agent, ["backup", "list", "--json"]).stdout.utf8)).backups.first)
+        #expect(try local(agent, ["backup", "verify", manifest.id]).exitCode == 0)
+        let stored = Set(objects(destination).map { ($0 as NSString).lastPathComponent })
+        #expect(Set(before.values).isSubset(of: stored))
+        #expect(!FileManager.default.fileExists(atPath: destination) || (FileManager.default.enumerator(atPath: destination)?.allObjects as? [String] ?? []).allSatisfy { !$0.hasSuffix(".tmp") })
+        #expect(agent.stop() == 0)
+    }
 }

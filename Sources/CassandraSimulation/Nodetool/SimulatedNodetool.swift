@@ -135,6 +135,8 @@ public enum SimulatedNodetool {
             result = SimulatedOutput()
         case "flush":
             result = flush(args, &cluster, index, directory)
+        case "compact":
+            result = flush(args, &cluster, index, directory, compact: true)
         case "repair":
             result = SimulatedRepair.run(args, &cluster, index: index, now: now)
         case "snapshot":
@@ -176,7 +178,7 @@ public enum SimulatedNodetool {
         return SimulatedOutput(stdout: format.describeRing(keyspace))
     }
 
-    static func flush(_ args: [String], _ cluster: inout SimulatedCluster, _ index: Int, _ directory: SimulationDirectory) -> SimulatedOutput {
+    static func flush(_ args: [String], _ cluster: inout SimulatedCluster, _ index: Int, _ directory: SimulationDirectory, compact: Bool = false) -> SimulatedOutput {
         if cluster.nodes[index].drained {
             // The simulation's stand-in for a drained node refusing writes until it restarts.
             return .server("Node is drained: it accepts no writes until restarted", exception: "java.lang.IllegalStateException", frame: "org.apache.cassandra.db.ColumnFamilyStore.forceFlush(ColumnFamilyStore.java:1003)")
@@ -186,11 +188,11 @@ public enum SimulatedNodetool {
             guard let keyspace = cluster.keyspaces.first(where: { $0.name == name }) else { return .usage("Keyspace [\(name)] does not exist.") }
             keyspaces = [keyspace]
         }
-        let files = SimulatedDataFiles(root: directory.dataDirectory(cluster.nodes[index].address), version: cluster.version)
+        let files = cluster.dataFiles(directory.dataDirectory(cluster.nodes[index].address))
         var generation = cluster.nodes[index].sstableGeneration
         do {
             try files.ensureData(cluster, nextGeneration: &generation)
-            try files.flush(keyspaces, nextGeneration: &generation)
+            if compact { try files.compact(keyspaces, nextGeneration: &generation) } else { try files.flush(keyspaces, nextGeneration: &generation) }
         } catch {
             return .server(error.description, exception: "java.io.IOException", frame: "org.apache.cassandra.db.ColumnFamilyStore.forceFlush(ColumnFamilyStore.java:1003)")
         }
