@@ -126,10 +126,14 @@ public struct BackupRestore: Sendable {
         } catch {
             throw BackupError("cannot create the staging directory \(plan.staging): \(error)")
         }
+        // Cassandra (its own user) moves the staged files: they belong to the table directory's owner.
+        let owner = FileIO.status(plan.target)
+        if let owner { _ = chown(plan.staging, owner.st_uid, owner.st_gid) }
         for file in plan.files {
             let path = "\(plan.staging)/\(FileIO.baseName(file.path))"
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw BackupError("cannot create \(path): \(String(cString: strerror(errno)))") }
+            if let owner { _ = fchown(fd, owner.st_uid, owner.st_gid) }
             let hasher = SHA256.Hasher()
             var written: Int64 = 0
             do throws(BackupError) {
