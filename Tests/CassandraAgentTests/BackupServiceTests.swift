@@ -94,10 +94,12 @@ final class BackupHarness: Sendable {
         defer { task.cancel() }
         try await h.until("idle with the next run at 03:00") { $0.state == .idle && $0.nextRun == BackupHarness.at0300 }
         // The leftover of a crashed run is cleared at start-up.
-        #expect(h.runner.calls.contains(["clearsnapshot", "-t", "cassandra-agent-20261130T030000Z"]))
+        let cleared = ["clearsnapshot", "-t", "cassandra-agent-20261130T030000Z"]
+        for _ in 0..<5000 where !h.runner.calls.contains(cleared) { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(h.runner.calls.contains(cleared))
         // A repair holds the node when the slot comes: the backup queues behind it.
         #expect(await h.lease.tryBeginJob(.repair, runID: "repair-1", reconcileBetweenSteps: true) == nil)
-        #expect(await h.clock.waitForSleepers())
+        #expect(await h.clock.waitForSleepers(timeout: .seconds(30)))
         h.clock.advance(to: BackupHarness.at0300)
         try await h.until("queued behind the repair") { $0.state == .queued }
         #expect(h.snapshot.value.stateReason?.contains("repair-1") == true)

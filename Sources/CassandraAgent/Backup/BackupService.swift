@@ -61,6 +61,7 @@ public actor BackupService: Service {
     var manual: (run: JobRunRecord, keyspaces: [String])?
     var retry: JobRunRecord?
     var running: JobRunRecord?
+    var listedDestination: String?
     nonisolated let uploadProgress = Published<(files: Int, bytes: Int64)>((0, 0))
 
     public init(_ dependencies: Dependencies) {
@@ -138,6 +139,7 @@ public actor BackupService: Service {
         var found = deps.desiredState()
         if found == nil { found = await waitForDesiredState() }
         guard let desired = found, desired.backup != nil else { return }
+        listedDestination = desired.backup?.target?.description
         await refreshListing(desired)
         let nodetool = nodetoolClient(desired)
         let cleared = await clearLeftovers(nodetool, except: nil)
@@ -174,6 +176,11 @@ public actor BackupService: Service {
                 history.trackedSince = now
                 history.lastSlot = history.lastSlot ?? now
                 save()
+            }
+            // A new destination: the list shows its backups, not the old one's.
+            if listedDestination != backup.target?.description {
+                listedDestination = backup.target?.description
+                await refreshListing(desired)
             }
             let blackout = BlackoutCheck.activeUntil(desired.blackouts, at: now)
             if let cut = retry, blackout == nil {
@@ -314,25 +321,41 @@ public actor BackupService: Service {
                 let yaml = deps.configuration.cassandraConfigDirectory + "/cassandra.yaml"
                 let snapshotFiles = files
                 let now = deps.clock.now()
-                let ticker = Task { [weak self] in
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: .milliseconds(500))
-                        await self?.journalProgress()
-                    }
-                }
-                do {
-                    let result = try await blocking { () throws(BackupError) in
-                        try IOPriority.idle()
-                        return try uploader.upload(snapshotFiles, backupID: run.id, cassandraYAML: yaml, now: now, context: context) { done, _ in
-                            progress.update { $0.files = done }
+                // The upload runs on a thread of its own; a sibling task publishes its progress meanwhile.
+                let outcome = await withTaskGroup(of: Result<BackupUploader.Result, BackupError>?.self) { group in
+                    group.addTask {
+                        do throws(BackupError) {
+                            return .success(try await self.blocking { () throws(BackupError) in
+                                try IOPriority.idle()
+                                return try uploader.upload(snapshotFiles, backupID: run.id, cassandraYAML: yaml, now: now, context: context) { done, _ in
+                                    progress.update { $0.files = done }
+                                }
+                            })
+                        } catch {
+                            return .failure(error)
                         }
                     }
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: .milliseconds(500))
+                            await self.journalProgress()
+                        }
+                        return nil
+                    }
+                    var result: Result<BackupUploader.Result, BackupError>?
+                    for await finished in group where finished != nil {
+                        result = finished
+                        group.cancelAll()
+                    }
+                    return result!
+                }
+                switch outcome {
+                case .success(let result):
                     uploaded = result
                     event = .uploaded(result.upload, now: deps.clock.now())
-                } catch {
+                case .failure(let error):
                     event = .uploadFailed(error.message, cancelled: cancelFlag.value, now: deps.clock.now())
                 }
-                ticker.cancel()
                 progressTotals = nil
                 await deps.lease.endStep(run.id)
             case .storeManifest:

@@ -24,6 +24,8 @@ final class HTTPConnection {
     let timeoutSeconds: Int
     private var fd: Int32 = -1
     private var pending: [UInt8] = []
+    /// Set once a sink got bytes of the answer in flight: such a request is never replayed.
+    private var delivered = false
 
     init(host: String, port: Int, timeoutSeconds: Int = 60) {
         self.host = host
@@ -120,23 +122,27 @@ final class HTTPConnection {
     }
 
     /// One request; a kept-alive connection the server closed is reopened once.
-    func request(_ method: String, _ target: String, headers: [(String, String)], body: Body) throws(BackupError) -> Response {
+    /// A 200 answer's body goes to `sink` as it arrives (large objects are never held whole), when one is given.
+    typealias Sink = (UnsafeRawBufferPointer) throws(BackupError) -> Void
+
+    func request(_ method: String, _ target: String, headers: [(String, String)], body: Body, sink: Sink? = nil) throws(BackupError) -> Response {
         var retried = false
+        delivered = false
         while true {
             do {
                 if fd < 0 { try connect() }
-                return try exchange(method, target, headers: headers, body: body)
+                return try exchange(method, target, headers: headers, body: body, sink: sink)
             } catch {
                 disconnect()
                 // A file body cannot be replayed from here: the caller retries it.
-                if retried { throw error }
+                if retried || delivered { throw error }
                 if case .file = body { throw error }
                 retried = true
             }
         }
     }
 
-    private func exchange(_ method: String, _ target: String, headers: [(String, String)], body: Body) throws(BackupError) -> Response {
+    private func exchange(_ method: String, _ target: String, headers: [(String, String)], body: Body, sink: Sink?) throws(BackupError) -> Response {
         var head = "\(method) \(target) HTTP/1.1\r\nHost: \(port == 80 ? host : "\(host):\(port)")\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         switch body {
@@ -192,6 +198,24 @@ final class HTTPConnection {
                 }
                 bytes += try take(size)
                 _ = try line()
+            }
+        } else if let length = responseHeaders["content-length"].flatMap({ Int($0) }), let sink, status == 200 {
+            var left = length
+            while left > 0 {
+                if pending.isEmpty { try fill() }
+                let count = min(left, pending.count)
+                delivered = true
+                let failure = pending.withUnsafeBytes { raw -> BackupError? in
+                    do throws(BackupError) { try sink(UnsafeRawBufferPointer(rebasing: raw[0..<count])) } catch { return error }
+                    return nil
+                }
+                pending.removeFirst(count)
+                left -= count
+                if let failure {
+                    // The rest of the body is still on the wire: this connection cannot be reused.
+                    disconnect()
+                    throw failure
+                }
             }
         } else if let length = responseHeaders["content-length"].flatMap({ Int($0) }) {
             bytes = try take(length)

@@ -63,14 +63,15 @@ public final class S3ObjectStore: BackupObjectStore, @unchecked Sendable {
         var body: [UInt8]
     }
 
-    func send(_ method: String, key: String?, query: [(String, String)] = [], body: HTTPConnection.Body = .bytes([]), payloadSHA256: String? = nil) throws(BackupError) -> Answer {
+    func send(_ method: String, key: String?, query: [(String, String)] = [], body: HTTPConnection.Body = .bytes([]), payloadSHA256: String? = nil,
+              sink: HTTPConnection.Sink? = nil) throws(BackupError) -> Answer {
         let path = "/\(bucket)" + (key.map { "/" + objectKey($0) } ?? "")
         var payload = payloadSHA256 ?? S3Signer.emptyPayload
         if payloadSHA256 == nil, case .bytes(let bytes) = body, !bytes.isEmpty { payload = SHA256.hex(bytes) }
         let hostHeader = endpointPort == 80 ? endpointHost : "\(endpointHost):\(endpointPort)"
         let headers = signer.sign(method: method, path: path, query: query, headers: [("host", hostHeader)], payloadSHA256: payload, at: now())
         let target = S3Signer.encode(path, keepSlash: true) + (query.isEmpty ? "" : "?" + query.map { "\(S3Signer.encode($0.0))=\(S3Signer.encode($0.1))" }.joined(separator: "&"))
-        let response = try lock.withLock { _ throws(BackupError) in try connection.request(method, target, headers: headers, body: body) }
+        let response = try lock.withLock { _ throws(BackupError) in try connection.request(method, target, headers: headers, body: body, sink: sink) }
         return Answer(status: response.status, headers: response.headers, body: response.body)
     }
 
@@ -261,13 +262,15 @@ public final class S3ObjectStore: BackupObjectStore, @unchecked Sendable {
     }
 
     public func read(_ key: String, context: TransferContext, _ body: (UnsafeRawBufferPointer) throws(BackupError) -> Void) throws(BackupError) {
-        guard let bytes = try get(key) else { throw BackupError("\(description)/\(key) does not exist") }
-        var failure: BackupError?
-        bytes.withUnsafeBytes { raw in
-            do throws(BackupError) { try body(raw) } catch { failure = error }
+        try withoutActuallyEscaping(body) { body throws(BackupError) in
+            let answer = try send("GET", key: key, sink: { chunk throws(BackupError) in
+                if context.cancelled() { throw BackupError("cancelled") }
+                try body(chunk)
+                context.progress(Int64(chunk.count))
+            })
+            if answer.status == 404 { throw BackupError("\(description)/\(key) does not exist") }
+            guard answer.status == 200 else { throw failure("GET \(key)", answer) }
         }
-        if let failure { throw failure }
-        context.progress(Int64(bytes.count))
     }
 }
 
