@@ -16,6 +16,18 @@ struct SimulatedDataFiles {
 
     var formatPrefix: String { version == .v3_11 ? "me" : "nb" }
 
+    /// 5.0's storage-attached index on shop.orders (orders_status_idx) adds its components to every SSTable.
+    static let saiComponents = ["SAI+aa+GroupComplete.db", "SAI+aa+GroupMeta.db", "SAI+aa+RowToToken.db", "SAI+aa+RowToPartition.db", "SAI+aa+PartitionToSize.db",
+                                "SAI+aa+PartitionKeyBlocks.db", "SAI+aa+PartitionKeyBlockOffsets.db", "SAI+aa+ClusteringKeyBlocks.db", "SAI+aa+ClusteringKeyBlockOffsets.db",
+                                "SAI+aa+orders_status_idx+ColumnComplete.db", "SAI+aa+orders_status_idx+Meta.db", "SAI+aa+orders_status_idx+TermsData.db",
+                                "SAI+aa+orders_status_idx+PostingLists.db"]
+
+    /// The components of one SSTable of the table in `directory`, as the version writes them.
+    func components(in directory: String) -> [String] {
+        let table = FileIO.baseName(directory).split(separator: "-").first.map(String.init) ?? ""
+        return Self.components + (version == .v5_0 && table == "orders" && FileIO.baseName(FileIO.directoryName(directory)) == "shop" ? Self.saiComponents : [])
+    }
+
     func tableDirectory(_ keyspace: String, _ table: SimulatedCluster.Table) -> String {
         "\(root)/\(keyspace)/\(table.name)-\(table.id)"
     }
@@ -27,14 +39,15 @@ struct SimulatedDataFiles {
     /// Writes one SSTable (every component) of generation `generation`.
     func writeSSTable(in directory: String, generation: Int) throws(SystemError) {
         try FileIO.makeDirectories(directory)
-        for component in Self.components {
+        let components = components(in: directory)
+        for component in components {
             let name = "\(formatPrefix)-\(generation)-big-\(component)"
             var bytes: [UInt8]
             if component == "Data.db" {
                 try writeData("\(directory)/\(name)", seed: UInt64(generation) &* 0x2545F4914F6CDD1D ^ directory.hashValueStable, size: sstableBytes + generation % 7 * 1024)
                 continue
             } else if component == "TOC.txt" {
-                bytes = Array(Self.components.joined(separator: "\n").utf8)
+                bytes = Array(components.joined(separator: "\n").utf8)
             } else {
                 bytes = Array("\(component) of generation \(generation)\n".utf8)
             }
