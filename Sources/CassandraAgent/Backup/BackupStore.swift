@@ -70,6 +70,46 @@ public protocol BackupObjectStore: Sendable {
     func storeFile(_ path: String, host: String, knownSHA256: String?, context: TransferContext) throws(BackupError) -> StoredFile
     /// Streams an object's bytes to `body`.
     func read(_ key: String, context: TransferContext, _ body: (UnsafeRawBufferPointer) throws(BackupError) -> Void) throws(BackupError)
+    /// How many files the uploader stores at once.
+    var concurrency: Int { get }
+}
+
+/// Runs `body(i)` for every i in 0..<count on `width` threads (this one included); returns when all are done.
+enum Parallel {
+    final class Worker: @unchecked Sendable {
+        // Written once before the thread starts, read by it.
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
+
+    static func forEach(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let next = Published(0)
+        let work: @Sendable () -> Void = {
+            while true {
+                let index = next.update { value -> Int in
+                    defer { value += 1 }
+                    return value
+                }
+                if index >= count { return }
+                body(index)
+            }
+        }
+        var threads: [pthread_t] = []
+        for _ in 1..<max(1, min(width, count)) {
+            var thread = pthread_t()
+            let box = Unmanaged.passRetained(Worker(work)).toOpaque()
+            if pthread_create(&thread, nil, { raw in
+                Unmanaged<Worker>.fromOpaque(raw!).takeRetainedValue().run()
+                return nil
+            }, box) == 0 {
+                threads.append(thread)
+            } else {
+                Unmanaged<Worker>.fromOpaque(box).release()
+            }
+        }
+        work()
+        for thread in threads { pthread_join(thread, nil) }
+    }
 }
 
 /// Bandwidth limit for reads of the node's files (`backup.bandwidth`): sleeps so

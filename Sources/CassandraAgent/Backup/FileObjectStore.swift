@@ -15,6 +15,9 @@ public struct FileObjectStore: BackupObjectStore {
 
     public var description: String { "file://\(root)" }
 
+    /// Two files at once: one hashes while the other waits on the disk.
+    public var concurrency: Int { 2 }
+
     func path(_ key: String) -> String { "\(root)/\(key)" }
 
     public func checkWritable() throws(BackupError) {

@@ -130,7 +130,7 @@ public struct BackupUploader: Sendable {
     }
 
     public func upload(_ files: [SnapshotFile], backupID: String, cassandraYAML: String?, now: Double, context: TransferContext,
-                       fileDone: @Sendable (Int, Int64) -> Void) throws(BackupError) -> Result {
+                       fileDone: @escaping @Sendable (Int, Int64) -> Void) throws(BackupError) -> Result {
         var cache = HashCache(stateDirectory: stateDirectory)
         var used: [String: String] = [:]
         let keys = files.map { HashCache.key($0.path) }
@@ -138,16 +138,37 @@ public struct BackupUploader: Sendable {
         try repository.recordPending(backupID, known, at: now)
         var result = Result()
         var referenced = known
-        for (index, file) in files.enumerated() {
-            let key = keys[index]
-            let stored: StoredFile
-            do {
-                stored = try repository.store.storeFile(file.path, host: repository.host, knownSHA256: key.flatMap { cache.entries[$0] }, context: context)
+        // Files are stored `concurrency` at a time; the first failure stops the others.
+        let outcomes = Published([Swift.Result<StoredFile, BackupError>?](repeating: nil, count: files.count))
+        let failed = Published(false)
+        let done = Published(0)
+        let store = repository.store, host = repository.host
+        let knownHashes = keys.map { $0.flatMap { cache.entries[$0] } }
+        var inner = context
+        let outer = context.cancelled
+        inner.cancelled = { failed.value || outer() }
+        let shared = inner
+        Parallel.forEach(files.count, width: store.concurrency) { index in
+            if failed.value { return }
+            let outcome: Swift.Result<StoredFile, BackupError>
+            do throws(BackupError) {
+                outcome = .success(try store.storeFile(files[index].path, host: host, knownSHA256: knownHashes[index], context: shared))
             } catch {
-                // A file Cassandra removed mid-backup cannot be in a snapshot (they are hard links): this is real.
-                throw error
+                outcome = .failure(error)
+                failed.update { $0 = true }
             }
-            if let key { used[key] = stored.sha256; cache.entries[key] = stored.sha256 }
+            outcomes.update { $0[index] = outcome }
+            if case .success(let stored) = outcome { fileDone(done.update { $0 += 1; return $0 }, stored.size) }
+        }
+        let stored = outcomes.value
+        // The first real failure (not the others it cancelled).
+        if let failure = stored.compactMap({ entry -> BackupError? in if case .failure(let e)? = entry { e } else { nil } }).first(where: { $0.message != "cancelled" })
+            ?? stored.compactMap({ entry -> BackupError? in if case .failure(let e)? = entry { e } else { nil } }).first {
+            throw failure
+        }
+        for (index, file) in files.enumerated() {
+            guard case .success(let stored)? = stored[index] else { throw BackupError("\(file.path) was not stored") }
+            if let key = keys[index] { used[key] = stored.sha256; cache.entries[key] = stored.sha256 }
             referenced.insert(stored.sha256)
             result.entries.append(BackupManifest.File(keyspace: file.keyspace, table: file.table, tableDirectory: file.tableDirectory, dataDirectory: file.dataDirectory,
                                                       path: file.relativePath, size: stored.size, sha256: stored.sha256))
@@ -159,7 +180,6 @@ public struct BackupUploader: Sendable {
             } else {
                 result.upload.skippedBytes += stored.size
             }
-            fileDone(index + 1, stored.size)
         }
         if let cassandraYAML, FileIO.exists(cassandraYAML) {
             let stored = try repository.store.storeFile(cassandraYAML, host: repository.host, knownSHA256: nil, context: context)

@@ -6,7 +6,8 @@ import Glibc
 /// S3 store needs (requests with a body from memory or streamed from a file,
 /// Content-Length and chunked answers), on the store's own thread. Plain http
 /// only: an https endpoint needs TLS, which this client does not do yet.
-final class HTTPConnection {
+final class HTTPConnection: @unchecked Sendable {
+    // @unchecked: one thread at a time uses a connection; S3ObjectStore's pool hands it out.
     struct Response {
         var status: Int
         var headers: [String: String]

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,8 +9,7 @@ import Glibc
 /// then sent with one PUT, or as a multipart upload when it is large; the parts
 /// already sent are recorded in the state directory, so an upload cut short by
 /// a restart of the agent resumes with the next part.
-public final class S3ObjectStore: BackupObjectStore, @unchecked Sendable {
-    // @unchecked: the connection is only used under `lock`.
+public final class S3ObjectStore: BackupObjectStore, Sendable {
     let bucket: String
     let prefix: String
     let endpointHost: String
@@ -22,12 +20,19 @@ public final class S3ObjectStore: BackupObjectStore, @unchecked Sendable {
     let multipartThreshold: Int64
     let partSize: Int64
     let now: @Sendable () -> Int64
-    let lock = Mutex(())
-    let connection: HTTPConnection
+    /// Idle kept-alive connections; a request takes one (or opens one) and gives it back.
+    let idle = Published<[HTTPConnection]>([])
+    let sent = Published(0)
+    let pageSize = Published(1000)
     /// Parts sent by this store (tests check that a resumed upload sends only the rest).
-    public private(set) var partsSent = 0
+    public var partsSent: Int { sent.value }
     /// Keys per ListObjectsV2 page (S3's default and maximum is 1000; tests page with fewer).
-    public var maxKeys = 1000
+    public var maxKeys: Int {
+        get { pageSize.value }
+        set { pageSize.update { $0 = newValue } }
+    }
+    /// Files stored at once (each on its own connection).
+    public var concurrency: Int { 4 }
 
     public init(bucket: String, prefix: String, endpoint: String, signer: S3Signer, stateDirectory: String,
                 multipartThreshold: Int64 = 64 << 20, partSize: Int64 = 16 << 20, now: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws(BackupError) {
@@ -50,7 +55,6 @@ public final class S3ObjectStore: BackupObjectStore, @unchecked Sendable {
         self.multipartThreshold = multipartThreshold
         self.partSize = max(partSize, 5 << 20)
         self.now = now
-        connection = HTTPConnection(host: host, port: port)
     }
 
     public var description: String { "s3://\(bucket)" + (prefix.isEmpty ? "" : "/\(prefix)") }
@@ -71,7 +75,9 @@ public final class S3ObjectStore: BackupObjectStore, @unchecked Sendable {
         let hostHeader = endpointPort == 80 ? endpointHost : "\(endpointHost):\(endpointPort)"
         let headers = signer.sign(method: method, path: path, query: query, headers: [("host", hostHeader)], payloadSHA256: payload, at: now())
         let target = S3Signer.encode(path, keepSlash: true) + (query.isEmpty ? "" : "?" + query.map { "\(S3Signer.encode($0.0))=\(S3Signer.encode($0.1))" }.joined(separator: "&"))
-        let response = try lock.withLock { _ throws(BackupError) in try connection.request(method, target, headers: headers, body: body, sink: sink) }
+        let connection = idle.update { $0.popLast() } ?? HTTPConnection(host: endpointHost, port: endpointPort)
+        let response = try connection.request(method, target, headers: headers, body: body, sink: sink)
+        idle.update { $0.append(connection) }
         return Answer(status: response.status, headers: response.headers, body: response.body)
     }
 
@@ -251,7 +257,7 @@ public final class S3ObjectStore: BackupObjectStore, @unchecked Sendable {
             let answer = try send("PUT", key: key, query: [("partNumber", String(number)), ("uploadId", state.uploadID)], body: .bytes(part))
             guard answer.status == 200, let etag = answer.headers["etag"] else { throw failure("UploadPart \(number) of \(key)", answer) }
             state.parts[number] = etag
-            partsSent += 1
+            sent.update { $0 += 1 }
             try save()
         }
         let xml = "<CompleteMultipartUpload>" + (1...count).map { "<Part><PartNumber>\($0)</PartNumber><ETag>\(XMLText.escape(state.parts[$0] ?? ""))</ETag></Part>" }.joined() + "</CompleteMultipartUpload>"
