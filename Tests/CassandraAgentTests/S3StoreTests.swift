@@ -33,7 +33,7 @@ struct S3StoreTests {
         func store(secret: String? = nil) throws -> S3ObjectStore {
             let signer = S3Signer(accessKeyID: moto.accessKeyID, secretAccessKey: secret ?? moto.secret, region: "us-east-1")
             return try S3ObjectStore(bucket: moto.bucket, prefix: "prod/dc1", endpoint: moto.endpoint, signer: signer, stateDirectory: dir.path + "/state",
-                                     multipartThreshold: 6 << 20, partSize: 5 << 20)
+                                     multipartThreshold: 6 << 20, partSize: 5 << 20, partConcurrency: 1)
         }
         let s3 = try store()
         try s3.checkWritable()

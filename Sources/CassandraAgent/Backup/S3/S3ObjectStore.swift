@@ -31,11 +31,13 @@ public final class S3ObjectStore: BackupObjectStore, Sendable {
         get { pageSize.value }
         set { pageSize.update { $0 = newValue } }
     }
-    /// Files stored at once (each on its own connection).
+    /// Files stored at once (each on its own connection), and parts of one file.
     public var concurrency: Int { 4 }
+    public let partConcurrency: Int
 
     public init(bucket: String, prefix: String, endpoint: String, signer: S3Signer, stateDirectory: String,
-                multipartThreshold: Int64 = 64 << 20, partSize: Int64 = 16 << 20, now: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws(BackupError) {
+                multipartThreshold: Int64 = 64 << 20, partSize: Int64 = 16 << 20, partConcurrency: Int = 4,
+                now: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws(BackupError) {
         guard endpoint.hasPrefix("http://") else {
             throw BackupError("backup.s3.endpoint \(endpoint): only http:// endpoints are supported by this version of the agent (TLS to S3 is not built yet); use a local S3-compatible gateway or a file:// destination")
         }
@@ -54,6 +56,7 @@ public final class S3ObjectStore: BackupObjectStore, Sendable {
         self.stateDirectory = stateDirectory
         self.multipartThreshold = multipartThreshold
         self.partSize = max(partSize, 5 << 20)
+        self.partConcurrency = max(1, partConcurrency)
         self.now = now
     }
 
@@ -230,7 +233,8 @@ public final class S3ObjectStore: BackupObjectStore, Sendable {
             }
             state = MultipartState(uploadID: id, parts: [:])
         }
-        func save() throws(BackupError) {
+        let recorded = Published(state)
+        @Sendable func save(_ state: MultipartState) throws(BackupError) {
             do {
                 try FileIO.makeDirectories(FileIO.directoryName(statePath), mode: 0o700)
                 try FileIO.writeAtomically(statePath, Array((try? JSONEncoder().encode(state)) ?? Data()), mode: 0o600)
@@ -238,31 +242,50 @@ public final class S3ObjectStore: BackupObjectStore, Sendable {
                 throw BackupError("cannot record the multipart upload's parts: \(error)")
             }
         }
-        try save()
+        try save(state)
         let count = Int((size + partSize - 1) / partSize)
-        var buffer = [UInt8](repeating: 0, count: Int(partSize))
-        for number in 1...count where state.parts[number] == nil {
-            if context.cancelled() { throw BackupError("cancelled") }
+        let missing = (1...count).filter { state.parts[$0] == nil }
+        let uploadID = state.uploadID
+        let failed = Published<BackupError?>(nil)
+        let partSize = partSize
+        // Parts go up `partConcurrency` at a time, each recorded (under the lock, so the file is never stale) once sent.
+        Parallel.forEach(missing.count, width: partConcurrency) { index in
+            if failed.value != nil { return }
+            if context.cancelled() { failed.update { $0 = $0 ?? BackupError("cancelled") }; return }
+            let number = missing[index]
             let offset = Int64(number - 1) * partSize
             let length = Int(min(partSize, size - offset))
+            var part = [UInt8](repeating: 0, count: length)
             var read = 0
             while read < length {
-                let n = buffer.withUnsafeMutableBytes { pread(input, $0.baseAddress! + read, length - read, off_t(offset) + off_t(read)) }
+                let n = part.withUnsafeMutableBytes { pread(input, $0.baseAddress! + read, length - read, off_t(offset) + off_t(read)) }
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw BackupError("cannot read part \(number) of the file: \(String(cString: strerror(errno)))") }
+                guard n > 0 else {
+                    failed.update { $0 = $0 ?? BackupError("cannot read part \(number) of the file: \(String(cString: strerror(errno)))") }
+                    return
+                }
                 read += n
             }
             context.limiter?.consume(length)
-            let part = Array(buffer[0..<length])
-            // A part's bytes are not hashed a second time for the signature (the whole file was, to name
-            // it): UNSIGNED-PAYLOAD, and `backup verify` re-reads the assembled object against its name.
-            let answer = try send("PUT", key: key, query: [("partNumber", String(number)), ("uploadId", state.uploadID)], body: .bytes(part),
-                                  payloadSHA256: "UNSIGNED-PAYLOAD")
-            guard answer.status == 200, let etag = answer.headers["etag"] else { throw failure("UploadPart \(number) of \(key)", answer) }
-            state.parts[number] = etag
-            sent.update { $0 += 1 }
-            try save()
+            do throws(BackupError) {
+                // A part's bytes are not hashed a second time for the signature (the whole file was, to name
+                // it): UNSIGNED-PAYLOAD, and `backup verify` re-reads the assembled object against its name.
+                let answer = try self.send("PUT", key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], body: .bytes(part),
+                                           payloadSHA256: "UNSIGNED-PAYLOAD")
+                guard answer.status == 200, let etag = answer.headers["etag"] else { throw self.failure("UploadPart \(number) of \(key)", answer) }
+                self.sent.update { $0 += 1 }
+                let saved: BackupError? = recorded.update { state in
+                    state.parts[number] = etag
+                    do throws(BackupError) { try save(state) } catch { return error }
+                    return nil
+                }
+                if let saved { throw saved }
+            } catch {
+                failed.update { $0 = $0 ?? error }
+            }
         }
+        if let failure = failed.value { throw failure }
+        state = recorded.value
         let xml = "<CompleteMultipartUpload>" + (1...count).map { "<Part><PartNumber>\($0)</PartNumber><ETag>\(XMLText.escape(state.parts[$0] ?? ""))</ETag></Part>" }.joined() + "</CompleteMultipartUpload>"
         let answer = try send("POST", key: key, query: [("uploadId", state.uploadID)], body: .bytes(Array(xml.utf8)))
         let text = String(decoding: answer.body, as: UTF8.self)
