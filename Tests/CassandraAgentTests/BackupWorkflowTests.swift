@@ -160,3 +160,50 @@ struct HMACTests {
         #expect(hasher.finalHex() == SHA256.hex(Array("abc".utf8)))
     }
 }
+
+struct BackupSectionTests {
+    func section(_ lines: String) -> String {
+        desiredState(extra: "backup:\n  enabled: true\n  schedule: \"0 3 * * *\"\n" + lines)
+    }
+
+    @Test func theBackupKeysAreReadWithCassandrasDurationUnits() throws {
+        let text = section("""
+          retention: 36h
+          minimumCount: 3
+          destination: s3://cassandra-backups/prod/dc1
+          bandwidth: 50MiB/s
+          objectGrace: 2h
+          keyspaces: [shop]
+          s3: {endpoint: "http://10.0.0.9:9000", region: eu-west-1, credentialsFile: "credential:s3"}
+
+        """)
+        guard case .success(let validated) = validate(text), let backup = validated.state.backup else {
+            Issue.record("\(errors(text))")
+            return
+        }
+        #expect(backup.retentionSeconds == 36 * 3600)
+        #expect(backup.minimumCount == 3)
+        #expect(backup.target == .s3(bucket: "cassandra-backups", prefix: "prod/dc1"))
+        #expect(backup.bandwidth == 50 << 20)
+        #expect(backup.objectGrace == 7200)
+        #expect(backup.keyspaces == ["shop"])
+        #expect(backup.s3 == DesiredState.S3Settings(endpoint: "http://10.0.0.9:9000", region: "eu-west-1", credentialsFile: "credential:s3"))
+    }
+
+    @Test func badBackupKeysAreLocated() {
+        let text = section("""
+          retention: 2weeks
+          minimumCount: 0
+          destination: s3://B/x
+          bandwidth: fast
+          s3: {endpoint: "https://s3.eu-west-1.amazonaws.com", region: eu-west-1, credentialsFile: relative/path}
+
+        """)
+        let found = errors(text)
+        #expect(found.contains { $0.contains("backup.retention '2weeks' is not a duration") })
+        #expect(found.contains { $0.contains("backup.minimumCount must be from 1") })
+        #expect(found.contains { $0.contains("'B' is not an S3 bucket name") })
+        #expect(found.contains { $0.contains("backup.bandwidth 'fast' is not a rate") })
+        #expect(found.contains { $0.contains("https:// endpoints are not supported") })
+    }
+}
