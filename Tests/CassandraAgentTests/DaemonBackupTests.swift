@@ -89,6 +89,12 @@ import Testing
         let listing = try JSONDecoder().decode(BackupListing.self, from: Data(list.stdout.utf8))
         #expect(listing.backups.map(\.id) == [first.id])
         #expect(listing.backups.first?.files ?? 0 >= live.count)
+        // The manifest carries the node's tokens, as `nodetool info -T` lists them.
+        let hostDirectory = try #require(try FileManager.default.contentsOfDirectory(atPath: destination).first)
+        let manifest = try BackupManifest.decode(Array(try Data(contentsOf: URL(fileURLWithPath: "\(destination)/\(hostDirectory)/backups/\(first.id).json"))))
+        let cluster = try SimulationDirectory(agent.sim).load()
+        #expect(manifest.tokens == cluster.node(agent.node)?.tokens.map(String.init))
+        #expect(manifest.hostID == cluster.node(agent.node)?.hostID)
 
         // Unchanged: the second backup stores nothing new.
         let objectCount = objects(destination).count

@@ -362,7 +362,7 @@ public actor BackupService: Service {
                 let manifest = BackupManifest(
                     id: run.id, hostID: hostID, host: AgentDaemon.hostName(), cassandraVersion: desired.cassandraVersion.rawValue, agentVersion: Self.agentVersion,
                     snapshotTag: tag, startedAt: run.startedAt, completedAt: deps.clock.now(), keyspaces: keyspaces, dataDirectories: dataDirectories,
-                    tokens: [], cassandraYAML: uploaded?.cassandraYAML, files: uploaded?.entries ?? [],
+                    tokens: await tokens(nodetool), cassandraYAML: uploaded?.cassandraYAML, files: uploaded?.entries ?? [],
                     storedBytes: uploaded?.upload.storedBytes ?? 0, skippedBytes: uploaded?.upload.skippedBytes ?? 0)
                 do {
                     try await blocking { () throws(BackupError) in
@@ -401,6 +401,17 @@ public actor BackupService: Service {
     }
 
     var progressTotals: (files: Int, bytes: Int64)?
+
+    /// The node's tokens (`nodetool info -T`: one "Token : T" line each); empty when they cannot be read.
+    func tokens(_ nodetool: NodetoolClient) async -> [String] {
+        guard let text = try? await nodetool.run(["info", "-T"]) else { return [] }
+        return text.split(separator: "\n").compactMap { line -> String? in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, parts[0].trimmingSpaces == "Token" else { return nil }
+            let value = parts[1].trimmingSpaces
+            return value.hasPrefix("(") ? nil : value
+        }
+    }
 
     func journalProgress() {
         guard var current = history.current, var progress = current.progress, let totals = progressTotals else { return }

@@ -94,7 +94,7 @@ public enum SimulatedNodetool {
             let (text, exit) = format.status(keyspace: args.first { !$0.hasPrefix("-") })
             result = SimulatedOutput(stdout: text, exitCode: exit)
         case "info":
-            result = SimulatedOutput(stdout: format.info(node))
+            result = SimulatedOutput(stdout: format.info(node, tokens: args.contains("-T") || args.contains("--tokens")))
         case "gossipinfo":
             result = SimulatedOutput(stdout: format.gossipInfo())
         case "describecluster":
