@@ -40,7 +40,8 @@ import Testing
     }
 
     @Test func runNowRepairCompletesWithProgressAndTheJobCommandsReportIt() async throws {
-        let agent = try AgentUnderTest(simulator: ["--repair-seconds", "1"])
+        // Segments of 3 s: the run stays observable while the test spawns two CLI processes on a loaded machine.
+        let agent = try AgentUnderTest(simulator: ["--repair-seconds", "3"])
         try agent.drop(agent.desiredState(extra: Self.repairSection))
         let idle = try #require(try await repairJob(agent) { $0.enabled && $0.state == .idle })
         #expect(idle.nextRun?.hasSuffix("T01:00:00Z") == true)
