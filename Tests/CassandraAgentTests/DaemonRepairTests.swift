@@ -51,11 +51,10 @@ import Testing
         let again = try job(agent, ["job", "start", "repair"])
         #expect(again.exitCode == 1)
         #expect(again.stderr.contains("refused:"))
-        // A loaded machine (the whole suite at once) can take many seconds per nodetool run before the first segment.
-        let running = try await repairJob(agent, within: 120) { $0.current?.segment != nil }
+        let running = try await repairJob(agent) { $0.current?.segment != nil }
         // RF > 1 keyspaces of the simulated cluster: shop (3), system_distributed (3), system_traces (2).
         #expect(running?.current?.segments == 3)
-        let done = try #require(try await repairJob(agent, within: 120) { $0.lastRun != nil })
+        let done = try #require(try await repairJob(agent) { $0.lastRun != nil })
         #expect(done.lastRun?.result == "succeeded", "\(String(describing: done.lastRun))")
         #expect(done.lastRun?.reason == "repaired 3 segment(s) of shop, system_distributed, system_traces")
         #expect(done.current == nil && done.state == .idle)
