@@ -44,6 +44,11 @@ repair:
   schedule: "0 1 * * SUN"
   type: primary-range
   segmentTimeout: 30m
+backup:
+  enabled: true
+  schedule: "0 3 * * *"
+  retention: 7d
+  destination: file://$demo/backups
 blackouts:
   - "2026-12-24T00:00Z/2026-12-27T00:00Z"
 YAML
@@ -89,6 +94,22 @@ sleep 2
 step "$bin/cassandra-agent" jobs --config "$demo/node1/agent.yaml"
 sleep 5
 step "$bin/cassandra-agent" jobs --config "$demo/node1/agent.yaml"
+
+echo; echo "# A backup of node 1: snapshot, every SSTable stored under its SHA-256, manifest last, snapshot cleared:"
+wait_backup() { for _ in $(seq 1 100); do "$bin/cassandra-agent" jobs --config "$demo/node1/agent.yaml" | grep -A1 '^backup:' | grep -q 'running' || break; sleep 0.2; done; }
+step "$bin/cassandra-agent" job start backup --config "$demo/node1/agent.yaml"; sleep 0.5; wait_backup
+step "$bin/cassandra-agent" jobs --config "$demo/node1/agent.yaml"
+echo "# ... a second one right after uploads nothing (every SSTable is stored already):"
+sleep 1
+step "$bin/cassandra-agent" job start backup --config "$demo/node1/agent.yaml"; sleep 0.5; wait_backup
+step "$bin/cassandra-agent" backup list --config "$demo/node1/agent.yaml"
+latest=$("$bin/cassandra-agent" backup list --json --config "$demo/node1/agent.yaml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["backups"][-1]["id"])')
+step "$bin/cassandra-agent" backup verify "$latest" --config "$demo/node1/agent.yaml"
+echo "# The shop keyspace's SSTables are deleted on node 1, then restored from the backup (nodetool import):"
+rm -f "$demo"/sim/nodes/127.0.1.1/data/shop/*/nb-*
+step "$bin/cassandra-agent" backup restore "$latest" --keyspace shop --dry-run --config "$demo/node1/agent.yaml"
+step "$bin/cassandra-agent" backup restore "$latest" --keyspace shop --config "$demo/node1/agent.yaml"
+step ls "$demo"/sim/nodes/127.0.1.1/data/shop/
 
 echo; echo "# Node 2's Cassandra stops: its agent goes CRITICAL, the others see a peer down:"
 step "$bin/cassandra-sim" systemctl --dir "$demo/sim" --node 127.0.1.2 stop cassandra.service

@@ -3,9 +3,10 @@
 # libyaml-dev: YAML parsing; libssl-dev: OpenSSL (hashes, X.509, PKCS12);
 # libsystemd-dev: sd_notify/journal; openjdk-17-jre-headless: keytool and a JVM,
 # the real peer for every keystore written; tzdata: the zone files schedules and
-# patch windows read (/usr/share/zoneinfo). Idempotent; needs root.
+# patch windows read (/usr/share/zoneinfo); python3-venv: the venv of the S3-compatible
+# test server (scripts/s3-test-venv.sh). Idempotent; needs root.
 set -euo pipefail
-packages=(pkg-config libyaml-dev libssl-dev libsystemd-dev openjdk-17-jre-headless openssl python3 curl systemd util-linux time tzdata)
+packages=(pkg-config libyaml-dev libssl-dev libsystemd-dev openjdk-17-jre-headless openssl python3 python3-venv curl systemd util-linux time tzdata)
 if [ "${1:-}" = "--print" ]; then echo "${packages[@]}"; exit 0; fi
 missing=()
 for p in "${packages[@]}"; do

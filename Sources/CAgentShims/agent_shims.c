@@ -55,3 +55,13 @@ int agent_pipe_cloexec(int fds[2]) {
 int agent_so_peercred(void) {
     return SO_PEERCRED;
 }
+
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <errno.h>
+
+int agent_ioprio_idle(void) {
+    /* IOPRIO_WHO_PROCESS with id 0 is the calling thread; class 3 is IOPRIO_CLASS_IDLE. */
+    long rc = syscall(SYS_ioprio_set, 1, 0, 3 << 13);
+    return rc == 0 ? 0 : errno;
+}

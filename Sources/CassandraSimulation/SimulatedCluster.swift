@@ -77,6 +77,13 @@ public struct SimulatedCluster: Codable, Sendable, Equatable {
     public var clockOffset: Double = 0
     /// Seconds a start takes before the node is UN (to itself; peers add the gossip delay).
     public var startSeconds: Double?
+    /// Size of each SSTable's Data.db (`cassandra-sim init --sstable-bytes`): small for tests, hundreds of MiB for benchmarks.
+    public var sstableBytes = 16_384
+
+    /// The node's data directory, with this cluster's SSTable size.
+    func dataFiles(_ root: String) -> SimulatedDataFiles {
+        SimulatedDataFiles(root: root, version: version, sstableBytes: sstableBytes)
+    }
 
     public func node(_ address: String) -> Node? {
         nodes.first { $0.address == address }
@@ -261,7 +268,7 @@ extension SimulationDirectory {
                 try FileIO.makeDirectories(configDirectory(node.address))
                 try FileIO.makeDirectories(nodeDirectory(node.address) + "/bin")
                 var generation = 0
-                try SimulatedDataFiles(root: dataDirectory(node.address), version: cluster.version).ensureData(cluster, nextGeneration: &generation)
+                try cluster.dataFiles(dataDirectory(node.address)).ensureData(cluster, nextGeneration: &generation)
                 cluster.nodes[cluster.nodes.firstIndex(of: node)!].sstableGeneration = generation
                 for tool in ["nodetool", "systemctl"] {
                     // A test fixture for humans and scripts; the agent itself takes an argument vector.

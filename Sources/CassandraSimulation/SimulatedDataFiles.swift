@@ -10,10 +10,23 @@ import Glibc
 struct SimulatedDataFiles {
     let root: String
     let version: CassandraVersion
+    var sstableBytes = 16_384
 
     static let components = ["CompressionInfo.db", "Data.db", "Digest.crc32", "Filter.db", "Index.db", "Statistics.db", "Summary.db", "TOC.txt"]
 
     var formatPrefix: String { version == .v3_11 ? "me" : "nb" }
+
+    /// 5.0's storage-attached index on shop.orders (orders_status_idx) adds its components to every SSTable.
+    static let saiComponents = ["SAI+aa+GroupComplete.db", "SAI+aa+GroupMeta.db", "SAI+aa+RowToToken.db", "SAI+aa+RowToPartition.db", "SAI+aa+PartitionToSize.db",
+                                "SAI+aa+PartitionKeyBlocks.db", "SAI+aa+PartitionKeyBlockOffsets.db", "SAI+aa+ClusteringKeyBlocks.db", "SAI+aa+ClusteringKeyBlockOffsets.db",
+                                "SAI+aa+orders_status_idx+ColumnComplete.db", "SAI+aa+orders_status_idx+Meta.db", "SAI+aa+orders_status_idx+TermsData.db",
+                                "SAI+aa+orders_status_idx+PostingLists.db"]
+
+    /// The components of one SSTable of the table in `directory`, as the version writes them.
+    func components(in directory: String) -> [String] {
+        let table = FileIO.baseName(directory).split(separator: "-").first.map(String.init) ?? ""
+        return Self.components + (version == .v5_0 && table == "orders" && FileIO.baseName(FileIO.directoryName(directory)) == "shop" ? Self.saiComponents : [])
+    }
 
     func tableDirectory(_ keyspace: String, _ table: SimulatedCluster.Table) -> String {
         "\(root)/\(keyspace)/\(table.name)-\(table.id)"
@@ -26,18 +39,62 @@ struct SimulatedDataFiles {
     /// Writes one SSTable (every component) of generation `generation`.
     func writeSSTable(in directory: String, generation: Int) throws(SystemError) {
         try FileIO.makeDirectories(directory)
-        for component in Self.components {
+        let components = components(in: directory)
+        for component in components {
             let name = "\(formatPrefix)-\(generation)-big-\(component)"
             var bytes: [UInt8]
             if component == "Data.db" {
-                var random = SeededRandom(seed: UInt64(generation) &* 0x2545F4914F6CDD1D ^ directory.hashValueStable)
-                bytes = (0..<(16_384 + generation % 7 * 1024)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                try writeData("\(directory)/\(name)", seed: UInt64(generation) &* 0x2545F4914F6CDD1D ^ directory.hashValueStable, size: sstableBytes + generation % 7 * 1024)
+                continue
             } else if component == "TOC.txt" {
-                bytes = Array(Self.components.joined(separator: "\n").utf8)
+                bytes = Array(components.joined(separator: "\n").utf8)
             } else {
                 bytes = Array("\(component) of generation \(generation)\n".utf8)
             }
             try FileIO.replace("\(directory)/\(name)", bytes, mode: 0o644)
+        }
+    }
+
+    /// Random bytes of `size` (a 64 KiB seeded block, each copy stamped with its index so no two
+    /// blocks and no two SSTables are alike), written in place with a temp file and rename.
+    func writeData(_ path: String, seed: UInt64, size: Int) throws(SystemError) {
+        var random = SeededRandom(seed: seed)
+        var block = [UInt8](repeating: 0, count: 65_536)
+        for i in stride(from: 0, to: block.count, by: 8) {
+            withUnsafeBytes(of: random.next()) { for (j, b) in $0.enumerated() { block[i + j] = b } }
+        }
+        let temp = path + ".tmp"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SystemError("create", path: temp) }
+        defer { close(fd) }
+        var written = 0
+        var index: UInt64 = 0
+        while written < size {
+            withUnsafeBytes(of: index ^ seed) { for (j, b) in $0.enumerated() { block[j] = b } }
+            let count = min(block.count, size - written)
+            let n = block.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, count) }
+            guard n == count else { throw SystemError("write", path: temp) }
+            written += n
+            index += 1
+        }
+        guard rename(temp, path) == 0 else { throw SystemError("rename", path: path) }
+    }
+
+    /// A compaction: every table with two SSTables or more gets one new generation in
+    /// their place; the old components are removed (a snapshot's hard links keep them).
+    func compact(_ keyspaces: [SimulatedCluster.Keyspace], nextGeneration: inout Int) throws(SystemError) {
+        for keyspace in keyspaces where !NodetoolFormatters.systemKeyspaces.contains(keyspace.name) {
+            for table in keyspace.tables {
+                let directory = tableDirectory(keyspace.name, table)
+                let live = liveDataFiles(directory)
+                guard live.count >= 2 else { continue }
+                let old = Set(live.map { $0.split(separator: "-")[1] })
+                nextGeneration += 1
+                try writeSSTable(in: directory, generation: nextGeneration)
+                for file in (try? FileIO.list(directory)) ?? [] where file.contains("-big-") && old.contains(file.split(separator: "-")[1]) {
+                    unlink("\(directory)/\(file)")
+                }
+            }
         }
     }
 

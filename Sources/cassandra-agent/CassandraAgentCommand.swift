@@ -11,7 +11,7 @@ struct CassandraAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cassandra-agent",
         abstract: "Keeps a Cassandra node the way its desired-state file declares it.",
-        subcommands: [Run.self, Status.self, Jobs.self, Job.self, Validate.self, Render.self, Plan.self, Apply.self, Rollback.self])
+        subcommands: [Run.self, Status.self, Jobs.self, Job.self, Backup.self, Validate.self, Render.self, Plan.self, Apply.self, Rollback.self])
 }
 
 struct Run: AsyncParsableCommand {
@@ -198,5 +198,48 @@ struct Job: ParsableCommand {
         }
 
         func run() throws { try finish(JobCommands.cancel(kind, socket: try socket.path())) }
+    }
+}
+
+struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The node's backups: list, verify, restore.", subcommands: [List.self, Verify.self, Restore.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The node's complete backups, newest last. Exit 0, 3 if the agent does not answer.")
+
+        @Flag(help: "Print {\"backups\": [...]} (GET /v1/backups).") var json = false
+        @OptionGroup var socket: SocketOption
+
+        func run() throws { try finish(BackupCommands.list(socket: try socket.path(), json: json)) }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Re-read every object of backup ID and check its size and SHA-256. Exit 0 intact, 1 damaged or missing.")
+
+        @Argument(help: "The backup's id (from `backup list`).") var id: String
+        @OptionGroup var config: AgentConfigOption
+
+        func run() async throws { try finish(await BackupCommands.verify(id, configuration: try config.load())) }
+    }
+
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put a backup's SSTables back on this node through Cassandra (nodetool import; refresh on 3.11). Exit 0 restored, 1 refused or failed.")
+
+        @Argument(help: "The backup's id (from `backup list`).") var id: String
+        @Option(help: ArgumentHelp("Only this keyspace.", valueName: "KS")) var keyspace: String?
+        @Option(help: ArgumentHelp("Only this table of the keyspace.", valueName: "T")) var table: String?
+        @Flag(name: .customLong("dry-run"), help: "Say what would be restored; change nothing.") var dryRun = false
+        @Flag(help: "Restore a backup of another host ID onto this node.") var force = false
+        @OptionGroup var config: AgentConfigOption
+
+        func validate() throws {
+            if table != nil && keyspace == nil { throw ValidationError("--table needs --keyspace") }
+        }
+
+        func run() async throws {
+            let request = BackupRestore.Request(id: id, keyspace: keyspace, table: table, dryRun: dryRun, force: force)
+            try finish(await BackupCommands.restore(request, configuration: try config.load()))
+        }
     }
 }

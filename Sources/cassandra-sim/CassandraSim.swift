@@ -91,6 +91,7 @@ struct Init: ParsableCommand {
     @Option(name: .customLong("gossip-delay"), help: "Seconds before peers see a node go down or come up.") var gossipDelay = 1.0
     @Option(name: .customLong("repair-seconds"), help: "How long a repair of one keyspace takes.") var repairSeconds = 1.0
     @Option(name: .customLong("start-seconds"), help: "How long a start takes before the node is UN (peers add the gossip delay).") var startSeconds = 0.0
+    @Option(name: .customLong("sstable-bytes"), help: "Size of each SSTable's Data.db (hundreds of MiB for benchmarks).") var sstableBytes = 16_384
 
     func run() throws {
         guard let cassandra = CassandraVersion(rawValue: version) else {
@@ -100,6 +101,7 @@ struct Init: ParsableCommand {
         do {
             var cluster = try SimulatedCluster.make(name: name, version: cassandra, datacenters: datacenters, gossipDelay: gossipDelay, repairSeconds: repairSeconds, now: wallClockSeconds())
             if startSeconds > 0 { cluster.startSeconds = startSeconds }
+            cluster.sstableBytes = sstableBytes
             try directory.create(cluster, simulator: CommandLine.arguments[0])
             print("created \(cluster.nodes.count) nodes of Cassandra \(cluster.release) in \(dir):")
             for node in cluster.nodes { print("  \(node.address)  \(node.datacenter)  \(node.rack)  \(directory.nodeDirectory(node.address))") }

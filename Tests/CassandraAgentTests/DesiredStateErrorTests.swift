@@ -136,8 +136,8 @@ import Testing
             "14:18: tls.internode.certificate must name a file",
             "15:12: tls.internode.trust must list at least one certificate file",
             "18:13: backup.schedule: a schedule needs five fields (minute hour day-of-month month day-of-week), found 4 in '0 3 * *'",
-            "19:14: backup.retention '2 days' is not a duration: write a whole number and a unit m, h, d or w (e.g. 48h, 14d)",
-            "20:16: backup.destination: the 's3' scheme is not supported; use file:///PATH (a local or mounted directory)",
+            "19:14: backup.retention '2 days' is not a duration: a whole number and a unit ms, s, m, h or d (e.g. 48h, 14d)",
+            "20:16: backup.destination s3:// needs backup.s3 with endpoint, region and credentialsFile",
             "23:11: patching.window: 'SUNDAY' is not a valid day: use a number from 0 to 7 or a name (SUN,MON,TUE,WED,THU,FRI,SAT)",
             "24:13: patching.command must start with an absolute path to the program, found 'apt-get'",
         ])

@@ -181,6 +181,24 @@ import Testing
             == expected.replacing(/nb-\d+|me-\d+/, with: "G").replacing(/\d{4}-\d\d-\d\dT[\d:.]+Z/, with: "T").replacingOccurrences(of: "\"G-big-Data.db\",\"G-big-Data.db\",\"G-big-Data.db\"", with: "\"G-big-Data.db\",\"G-big-Data.db\"").replacingOccurrences(of: "\"G-big-Data.db\", \"G-big-Data.db\", \"G-big-Data.db\"", with: "\"G-big-Data.db\", \"G-big-Data.db\""))
     }
 
+    /// Each SSTable of a snapshot has the version's components (5.0: the SAI index's too), plus manifest.json and schema.cql.
+    @Test(arguments: CassandraVersion.allCases)
+    func snapshotLayoutMatchesTheSamples(version: CassandraVersion) throws {
+        let sim = try Sim(version)
+        #expect(sim.nodetool("snapshot -t layout shop").exitCode == 0)
+        let directory = "\(sim.dir.path)/nodes/10.10.1.11/data/shop/orders-8d4a1b20c3f111ef9b2d4f6a7c8e9d01/snapshots/layout"
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        let expected = sample("snapshot-layout-\(version).txt").split(separator: "\n").dropFirst().map { String($0.drop { $0 == " " }) }
+        func perSSTable(_ names: [String]) -> [Set<String>] {
+            let groups = Dictionary(grouping: names.filter { $0.contains("-big-") }) { $0.split(separator: "-")[1] }
+            return groups.values.map { Set($0.map { $0.split(separator: "-", maxSplits: 3)[3] + "|" + $0.prefix(2) }) }
+        }
+        let expectedComponents = try #require(perSSTable(expected).first)
+        #expect(!perSSTable(files).isEmpty)
+        for components in perSSTable(files) { #expect(components == expectedComponents) }
+        #expect(Set(files.filter { !$0.contains("-big-") }) == Set(expected.filter { !$0.contains("-big-") }))
+    }
+
     @Test(arguments: CassandraVersion.allCases)
     func repairMatchesTheSamples(version: CassandraVersion) throws {
         let sim = try Sim(version)

@@ -18,4 +18,8 @@ int agent_peer_credentials(int fd, uid_t *uid, gid_t *gid, pid_t *pid);
 /// SO_PEERCRED's value (hidden behind _GNU_SOURCE in the headers Swift sees).
 int agent_so_peercred(void);
 
+/// Puts the calling thread in the idle I/O scheduling class (ioprio_set), so its
+/// reads wait for the database's. Returns 0 or an errno.
+int agent_ioprio_idle(void);
+
 #endif

@@ -41,10 +41,14 @@ public enum AgentDaemon {
             configuration: configuration, clock: clock, runner: runner, lease: lease, desiredState: snapshots.desiredState,
             restartPending: { reconcileState.value.pendingRestart != nil }, snapshot: snapshots.jobs[.patching]!, logger: logger,
             environment: ProcessEnvironment.current()))
+        let backup = BackupService(.init(
+            configuration: configuration, clock: clock, runner: runner, lease: lease, desiredState: snapshots.desiredState,
+            hostID: { observation.value?.info?.hostID }, snapshot: snapshots.jobs[.backup]!, listing: snapshots.backups, logger: logger))
         let reconciler = Reconciler(configuration: configuration, state: snapshots.reconcile, observation: snapshots.observation, lease: lease,
                                     clock: clock, runner: runner, logger: logger, onApplied: {
             repair.desiredStateChanged()
             patching.desiredStateChanged()
+            backup.desiredStateChanged()
             // The PEM files the new state names are watched too: a rotation in place is acted on at once.
             watcher.watch(reconcileState.value.inForce?.state.tlsInputPaths ?? [])
         })
@@ -52,7 +56,7 @@ public enum AgentDaemon {
         // Pets must come at least every half watchdog period; a tick guarantees a pass.
         var tick = Duration.milliseconds(Int64(configuration.resyncSeconds * 1000))
         if let watchdog = notifier.watchdogInterval, watchdog < tick { tick = watchdog }
-        let routes = StatusRoutes(snapshots: snapshots, jobs: JobControls(repair: repair, patching: patching), adminGroup: configuration.adminGroup) { triggers.send(.requested) }
+        let routes = StatusRoutes(snapshots: snapshots, jobs: JobControls(repair: repair, patching: patching, backup: backup), adminGroup: configuration.adminGroup) { triggers.send(.requested) }
         let server = StatusServer(path: configuration.socket, mode: configuration.socketMode, group: configuration.adminGroup, routes: routes, logger: logger)
         let observer = ObservationService(configuration: configuration, published: snapshots.observation, desiredState: snapshots.desiredState,
                                           clock: clock, runner: runner, logger: logger)
@@ -67,6 +71,7 @@ public enum AgentDaemon {
                 .init(service: reconcile),
                 .init(service: repair),
                 .init(service: patching),
+                .init(service: backup),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)

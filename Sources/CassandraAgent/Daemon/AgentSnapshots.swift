@@ -5,6 +5,8 @@ public struct AgentSnapshots: Sendable {
     public let reconcile: Published<ReconcileSnapshot>
     public let observation: Published<NodeObservation?>
     public let jobs: [JobKind: Published<JobSnapshot>]
+    /// The node's complete backups, as the backup service last read them.
+    public let backups = Published(BackupListing())
     public let observeInterval: Double
     public let expiryWarningDays: Int
     public let clock: any WallClock
@@ -16,7 +18,7 @@ public struct AgentSnapshots: Sendable {
         var jobs: [JobKind: Published<JobSnapshot>] = [:]
         for kind in JobKind.allCases {
             var snapshot = JobSnapshot(kind: kind)
-            if kind != .repair && kind != .patching {
+            if kind != .repair && kind != .patching && kind != .backup {
                 snapshot.unavailable = "this version of the agent does not run \(kind.rawValue) jobs yet; the \(kind.rawValue) section is validated but nothing runs"
             }
             jobs[kind] = Published(snapshot)
@@ -57,10 +59,12 @@ public struct AgentSnapshots: Sendable {
 public struct JobControls: Sendable {
     let repair: RepairService?
     let patching: PatchService?
+    let backup: BackupService?
 
-    public init(repair: RepairService?, patching: PatchService? = nil) {
+    public init(repair: RepairService?, patching: PatchService? = nil, backup: BackupService? = nil) {
         self.repair = repair
         self.patching = patching
+        self.backup = backup
     }
 
     public func start(_ kind: JobKind, keyspaces: [String]) async -> Result<String, NodeLease.Busy> {
@@ -71,6 +75,9 @@ public struct JobControls: Sendable {
         case .patching:
             guard let patching else { return .failure(.init(message: "patching is not running in this agent")) }
             return await patching.start()
+        case .backup:
+            guard let backup else { return .failure(.init(message: "backup is not running in this agent")) }
+            return await backup.start(keyspaces: keyspaces)
         default:
             return .failure(.init(message: "this version of the agent does not run \(kind.rawValue) jobs yet"))
         }
@@ -80,6 +87,7 @@ public struct JobControls: Sendable {
         switch kind {
         case .repair: await repair?.cancel() ?? false
         case .patching: await patching?.cancel() ?? false
+        case .backup: await backup?.cancel() ?? false
         default: false
         }
     }

@@ -150,6 +150,34 @@ public struct DesiredState: Sendable {
         public var retentionSeconds: Int?
         /// The directory backups are written to (`file://` destinations).
         public var destination: String?
+        /// Where backups go (`file://` or `s3://`); nil when the section names none.
+        public var target: BackupDestination?
+        /// Empty: every keyspace.
+        public var keyspaces: [String] = []
+        /// Retention never leaves fewer complete, undamaged backups than this.
+        public var minimumCount = 1
+        public var s3: S3Settings?
+        /// Bytes per second read from the data directories (nil: no limit).
+        public var bandwidth: Int?
+        public var timeZone: TimeZoneRules = .utc
+        public var splaySeconds: Double = 1800
+        public var missedRunGrace: Double = 12 * 3600
+        /// An object no manifest references is deleted only when older than this.
+        public var objectGrace: Double = 6 * 3600
+
+        public init(enabled: Bool, schedule: CronSchedule?, retentionSeconds: Int?, destination: String?) {
+            self.enabled = enabled
+            self.schedule = schedule
+            self.retentionSeconds = retentionSeconds
+            self.destination = destination
+        }
+    }
+
+    public struct S3Settings: Sendable, Equatable {
+        public var endpoint: String
+        public var region: String
+        /// An AWS shared-credentials file ([default]) or `credential:NAME` (systemd's $CREDENTIALS_DIRECTORY).
+        public var credentialsFile: String
     }
 
     public struct Patching: Sendable {

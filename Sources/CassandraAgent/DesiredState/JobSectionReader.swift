@@ -115,23 +115,94 @@ enum JobSectionReader {
         var retention: Int?
         if let value = enabled ? section.required("retention", diagnostics: &diagnostics) : section.optional("retention"),
            let text = MappingReader.string(value, "backup.retention", &diagnostics) {
-            retention = retentionSeconds(text)
+            retention = DurationText.seconds(text).flatMap { $0 >= 1 && $0 < 1e12 ? Int($0) : nil }
             if retention == nil {
-                diagnostics.error("backup.retention '\(text)' is not a duration: write a whole number and a unit m, h, d or w (e.g. 48h, 14d)", at: value.mark)
+                diagnostics.error("backup.retention '\(text)' is not a duration: a whole number and a unit ms, s, m, h or d (e.g. 48h, 14d)", at: value.mark)
             }
         }
-        var destination: String?
-        if let value = enabled ? section.required("destination", diagnostics: &diagnostics) : section.optional("destination"),
-           let text = MappingReader.string(value, "backup.destination", &diagnostics) {
-            if text.hasPrefix("file:///") {
-                destination = String(text.dropFirst("file://".count))
-            } else if let scheme = text.firstRange(of: "://").map({ String(text[..<$0.lowerBound]) }) {
-                diagnostics.error("backup.destination: the '\(scheme)' scheme is not supported; use file:///PATH (a local or mounted directory)", at: value.mark)
-            } else {
-                diagnostics.error("backup.destination must be a URL such as file:///mnt/cassandra-backups, found '\(text)'", at: value.mark)
+        var target: BackupDestination?
+        let destinationNode = enabled ? section.required("destination", diagnostics: &diagnostics) : section.optional("destination")
+        if let value = destinationNode, let text = MappingReader.string(value, "backup.destination", &diagnostics) {
+            switch BackupDestination.parse(text) {
+            case .success(let parsed): target = parsed
+            case .failure(let error): diagnostics.error(error.message, at: value.mark)
             }
         }
-        return DesiredState.Backup(enabled: enabled, schedule: schedule, retentionSeconds: retention, destination: destination)
+        var path: String?
+        if case .file(let directory) = target { path = directory }
+        var backup = DesiredState.Backup(enabled: enabled, schedule: schedule, retentionSeconds: retention, destination: path)
+        backup.target = target
+        if let value = section.optional("keyspaces"), let list = MappingReader.stringList(value, "backup.keyspaces", &diagnostics) {
+            for (name, mark) in list {
+                if !isKeyspaceName(name) {
+                    diagnostics.error("backup.keyspaces: '\(name)' is not a keyspace name (letters, digits and '_', at most 48)", at: mark)
+                } else if backup.keyspaces.contains(name) {
+                    diagnostics.error("backup.keyspaces lists '\(name)' twice", at: mark)
+                } else {
+                    backup.keyspaces.append(name)
+                }
+            }
+        }
+        if let value = section.optional("minimumCount"), let count = MappingReader.int(value, "backup.minimumCount", &diagnostics) {
+            if (1...10_000).contains(count) { backup.minimumCount = count } else {
+                diagnostics.error("backup.minimumCount must be from 1 to 10000 (the newest complete backup is always kept), found \(count)", at: value.mark)
+            }
+        }
+        if let value = section.optional("bandwidth"), let text = MappingReader.string(value, "backup.bandwidth", &diagnostics) {
+            if let rate = bandwidth(text) { backup.bandwidth = rate } else {
+                diagnostics.error("backup.bandwidth '\(text)' is not a rate: a whole number and a unit B/s, KiB/s, MiB/s or GiB/s (e.g. 50MiB/s)", at: value.mark)
+            }
+        }
+        if let value = section.optional("timeZone"), let text = MappingReader.string(value, "backup.timeZone", &diagnostics) {
+            do {
+                backup.timeZone = try TimeZoneRules(identifier: text)
+            } catch {
+                diagnostics.error("backup.timeZone: \(error.message)", at: value.mark)
+            }
+        }
+        for (key, minimum) in [("splay", 0.0), ("missedRunGrace", 0.0), ("objectGrace", 0.0)] {
+            guard let value = section.optional(key), let text = MappingReader.string(value, "backup.\(key)", &diagnostics) else { continue }
+            guard let seconds = DurationText.seconds(text), seconds >= minimum else {
+                diagnostics.error("backup.\(key) '\(text)' is not a duration: a whole number and a unit ms, s, m, h or d (e.g. 30m)", at: value.mark)
+                continue
+            }
+            switch key {
+            case "splay": backup.splaySeconds = seconds
+            case "missedRunGrace": backup.missedRunGrace = seconds
+            default: backup.objectGrace = seconds
+            }
+        }
+        let s3Node = section.optional("s3")
+        if let s3Node, var s3 = MappingReader(s3Node, context: "backup.s3", diagnostics: &diagnostics) {
+            let endpoint = s3.required("endpoint", diagnostics: &diagnostics).flatMap { MappingReader.string($0, "backup.s3.endpoint", &diagnostics) }
+            let region = s3.required("region", diagnostics: &diagnostics).flatMap { MappingReader.string($0, "backup.s3.region", &diagnostics) }
+            let credentialsNode = s3.required("credentialsFile", diagnostics: &diagnostics)
+            let credentials = credentialsNode.flatMap { MappingReader.string($0, "backup.s3.credentialsFile", &diagnostics) }
+            s3.rejectUnknownKeys(&diagnostics)
+            if let endpoint, endpoint.hasPrefix("https://") {
+                diagnostics.error("backup.s3.endpoint: https:// endpoints are not supported by this version of the agent yet (it has no TLS client for S3); use an http:// endpoint on a trusted network, or a file:// destination", at: s3Node.mark)
+            } else if let endpoint, !endpoint.hasPrefix("http://") {
+                diagnostics.error("backup.s3.endpoint must be an http:// URL, found '\(endpoint)'", at: s3Node.mark)
+            } else if let endpoint, let region, let credentials {
+                if !credentials.hasPrefix("/") && !credentials.hasPrefix("credential:") {
+                    diagnostics.error("backup.s3.credentialsFile must be an absolute path or credential:NAME (a systemd credential), found '\(credentials)'", at: credentialsNode?.mark ?? s3Node.mark)
+                }
+                backup.s3 = DesiredState.S3Settings(endpoint: endpoint, region: region, credentialsFile: credentials)
+            }
+        }
+        if case .s3 = target, backup.s3 == nil, s3Node == nil {
+            diagnostics.error("backup.destination s3:// needs backup.s3 with endpoint, region and credentialsFile", at: destinationNode?.mark ?? node.mark)
+        }
+        return backup
+    }
+
+    /// `50MiB/s` and the like, in bytes per second.
+    static func bandwidth(_ text: String) -> Int? {
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 12, let amount = Int(digits), amount > 0 else { return nil }
+        let units: [String: Int] = ["B/s": 1, "KiB/s": 1 << 10, "MiB/s": 1 << 20, "GiB/s": 1 << 30]
+        guard let factor = units[String(text.dropFirst(digits.count))] else { return nil }
+        return amount * factor
     }
 
     static func patching(_ node: YAMLNode, _ diagnostics: inout Diagnostics) -> DesiredState.Patching? {
@@ -224,20 +295,6 @@ enum JobSectionReader {
             diagnostics.error("\(context).schedule: \(error.message)", at: value.mark)
             return nil
         }
-    }
-
-    static func retentionSeconds(_ text: String) -> Int? {
-        guard let unit = text.last, let amount = Int(text.dropLast()), amount > 0 else { return nil }
-        let seconds: Int
-        switch unit {
-        case "m": seconds = 60
-        case "h": seconds = 3600
-        case "d": seconds = 86400
-        case "w": seconds = 7 * 86400
-        default: return nil
-        }
-        let (total, overflow) = amount.multipliedReportingOverflow(by: seconds)
-        return overflow ? nil : total
     }
 
     static func isKeyspaceName(_ name: String) -> Bool {

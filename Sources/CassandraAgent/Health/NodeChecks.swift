@@ -167,6 +167,16 @@ enum NodeChecks {
             if let last = job.lastRun, last.result == .failed, job.patching?.haltedHere == nil {
                 checks.add(name, .warning, "\(job.kind.rawValue).failed", "the last \(job.kind.rawValue) (\(last.id)) failed: \(last.reason ?? "no reason recorded")", at: last.endedAt)
             }
+            if job.kind == .backup, job.enabled, let period = job.schedulePeriod, let base = job.newestBackupAt ?? job.history.trackedSince {
+                let age = now - base
+                let level: HealthLevel = age > 3 * period ? .critical : age > 1.5 * period ? .warning : .ok
+                if level != .ok {
+                    let what = job.newestBackupAt.map { "the newest complete backup completed at \(Timestamp.iso8601(Int64($0)))" }
+                        ?? "no backup has completed since the agent began counting at \(Timestamp.iso8601(Int64(base)))"
+                    checks.add(name, level, "backup.stale",
+                               "\(what), \(DurationText.format(age.rounded())) ago, more than \(level == .critical ? "3" : "1.5") times the schedule's period (\(DurationText.format(period))): `cassandra-agent job start backup`, and see the last run's reason")
+                }
+            }
             if job.kind == .repair, job.enabled, let deadline = job.deadlineSeconds, let base = job.history.lastCompleteCycleAt ?? job.history.trackedSince,
                now - base > deadline {
                 let days = Int((now - base) / 86_400)

@@ -71,7 +71,8 @@ public enum StatusAssembler {
                 step: run.progress?.step ?? "starting", keyspace: run.progress?.keyspace.flatMap { $0.isEmpty ? nil : $0 },
                 segment: run.progress?.segment, segments: run.progress?.segments,
                 segmentsDone: run.progress?.segmentsDone ?? 0, segmentsFailed: run.progress?.segmentsFailed ?? 0,
-                segmentsSkipped: run.progress?.segmentsSkipped ?? 0, postponed: run.progress?.postponed, resumes: run.resumes)
+                segmentsSkipped: run.progress?.segmentsSkipped ?? 0, postponed: run.progress?.postponed, resumes: run.resumes,
+                files: run.progress?.files, filesDone: run.progress?.filesDone, bytes: run.progress?.bytes, bytesDone: run.progress?.bytesDone)
         }
         let last = s.lastRun.map {
             StatusDocument.JobRun(id: $0.id, trigger: $0.trigger.rawValue, startedAt: iso($0.startedAt), endedAt: $0.endedAt.map(iso),

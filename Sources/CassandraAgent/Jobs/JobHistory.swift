@@ -25,6 +25,8 @@ public struct JobHistory: Codable, Sendable, Equatable {
         public var postponements: [String: Int] = [:]
         public var segmentSeconds: Double = 0
         public var runSeconds: Double = 0
+        /// Backup: files and bytes of successful runs ("files", "stored_bytes", "skipped_bytes"...).
+        public var backup: [String: Int]?
     }
 
     static let keep = 20

@@ -80,6 +80,13 @@ public struct JobProgress: Codable, Sendable, Equatable {
     public var serverSideWarning: String?
     /// Patching: the node's turn as journalled before each step.
     public var patchTurn: PatchTurn.Journal?
+    /// Backup: the backup's id and snapshot tag, and how far its upload is.
+    public var backupID: String?
+    public var snapshotTag: String?
+    public var files: Int?
+    public var filesDone: Int?
+    public var bytes: Int64?
+    public var bytesDone: Int64?
 
     public init(step: String) {
         self.step = step

@@ -22,6 +22,10 @@ public struct JobSnapshot: Sendable, Equatable {
     public var journalProblem: String?
     /// Patching only: the window, the turn, and what halts it.
     public var patching: PatchingStatus?
+    /// Backup: when the newest complete, undamaged backup completed; the schedule's period; the last run's numbers.
+    public var newestBackupAt: Double?
+    public var schedulePeriod: Double?
+    public var lastBackup: LastBackupStats?
 
     public init(kind: JobKind) {
         self.kind = kind

@@ -463,14 +463,3 @@ extension RackTurn {
         order(peers).first { rack in peers.contains { $0.rack == rack && !$0.restarted(since: windowStart) } }
     }
 }
-
-/// The few variables of the agent's own environment that decide how it runs commands.
-enum ProcessEnvironment {
-    static func current() -> [String: String] {
-        var result: [String: String] = [:]
-        for name in ["NOTIFY_SOCKET", "INVOCATION_ID"] {
-            if let value = getenv(name) { result[name] = String(cString: value) }
-        }
-        return result
-    }
-}

@@ -91,6 +91,11 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         public var segmentsSkipped: Int
         public var postponed: String?
         public var resumes: String?
+        /// Backup: files and bytes of the upload in progress.
+        public var files: Int?
+        public var filesDone: Int?
+        public var bytes: Int64?
+        public var bytesDone: Int64?
     }
 
     public struct JobRun: Codable, Sendable, Equatable {

@@ -30,6 +30,8 @@ public struct StatusRoutes: Sendable {
             return json(200, StatusAssembler.document(snapshots.inputs()))
         case ("GET", "/v1/jobs"), ("HEAD", "/v1/jobs"):
             return json(200, StatusAssembler.jobs(snapshots.inputs()))
+        case ("GET", "/v1/backups"), ("HEAD", "/v1/backups"):
+            return json(200, snapshots.backups.value)
         case ("GET", "/metrics"):
             let inputs = snapshots.inputs()
             return Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
@@ -58,7 +60,7 @@ public struct StatusRoutes: Sendable {
             case .success(let text): return message(202, text)
             case .failure(let busy): return message(409, busy.message)
             }
-        case (_, "/v1/health"), (_, "/v1/status"), (_, "/metrics"), (_, "/v1/jobs"):
+        case (_, "/v1/health"), (_, "/v1/status"), (_, "/metrics"), (_, "/v1/jobs"), (_, "/v1/backups"):
             return message(405, "method \(method) is not allowed on \(route)")
         default:
             return message(404, "not found: \(route) (try /v1/health, /v1/status, /v1/jobs or /metrics)")
@@ -149,6 +151,19 @@ enum JobMetrics {
                repair.map { _ in ([], String(repair[0].history.counters.segmentSeconds)) }.map { (labels: [("job", "repair")], value: $0.1) })
         metric("cassandra_agent_repair_postponements_total", "Times a segment was postponed, by reason.", "counter",
                repair.flatMap { job in ["pending_compactions", "replica_down"].map { ([("reason", $0)], String(job.history.counters.postponements[$0] ?? 0)) } })
+        let backup = active.filter { $0.kind == .backup }
+        metric("cassandra_agent_backup_bytes_total", "Bytes of successful backups: stored (new content) and skipped (already stored).", "counter",
+               backup.flatMap { job in ["stored", "skipped"].map { ([("kind", $0)], String(job.history.counters.backup?["\($0)_bytes"] ?? 0)) } })
+        metric("cassandra_agent_backup_files_total", "Files of successful backups, and how many of them were stored as new objects.", "counter",
+               backup.flatMap { job in [("all", "files"), ("stored", "stored_files")].map { ([("kind", $0.0)], String(job.history.counters.backup?[$0.1] ?? 0)) } })
+        if let last = backup.first?.lastBackup {
+            metric("cassandra_agent_backup_last_seconds", "Upload time of the last successful backup.", "gauge", [([("job", "backup")], String(last.seconds))])
+            metric("cassandra_agent_backup_last_bytes", "Bytes of the last successful backup, by kind.", "gauge",
+                   [([("kind", "all")], String(last.bytes)), ([("kind", "stored")], String(last.storedBytes)), ([("kind", "skipped")], String(last.skippedBytes))])
+        }
+        if let newest = backup.first?.newestBackupAt {
+            metric("cassandra_agent_backup_newest_timestamp_seconds", "When the newest complete, undamaged backup completed.", "gauge", [([("job", "backup")], String(Int64(newest)))])
+        }
         if let progress = repair.first?.current?.progress {
             metric("cassandra_agent_repair_segment_current", "1-based segment in progress, of cassandra_agent_repair_segments.", "gauge",
                    [([("job", "repair")], String(progress.segment ?? 0))])

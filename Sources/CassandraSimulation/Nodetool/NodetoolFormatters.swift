@@ -85,7 +85,7 @@ struct NodetoolFormatters {
 
     // MARK: info
 
-    func info(_ node: SimulatedCluster.Node) -> String {
+    func info(_ node: SimulatedCluster.Node, tokens: Bool = false) -> String {
         let gossip = node.gossipEnabled && !node.drained
         let native = node.binaryEnabled && !node.drained
         var lines: [(String, String)] = [("ID", node.hostID), ("Gossip active", "\(gossip)")]
@@ -104,7 +104,9 @@ struct NodetoolFormatters {
             ("Chunk Cache", "entries 0, size 0 bytes, capacity 480 MiB, 0 misses, 0 requests, NaN recent hit rate, NaN microseconds miss latency"),
         ]
         if version >= .v4_0 { lines.append(("Network Cache", "size 8 MiB, overflow size: 0 bytes, capacity 128 MiB")) }
-        lines += [("Percent Repaired", "100.0%"), ("Token", "(invoke with -T/--tokens to see all \(node.tokens.count) tokens)")]
+        lines.append(("Percent Repaired", "100.0%"))
+        // -T/--tokens: one "Token" line per token, as nodetool prints them.
+        lines += tokens ? node.tokens.map { ("Token", "\($0)") } : [("Token", "(invoke with -T/--tokens to see all \(node.tokens.count) tokens)")]
         if version == .v5_0 {
             lines += [("Bootstrap state", "COMPLETED"), ("Bootstrap failed", "false"), ("Decommissioning", "false"), ("Decommission failed", "false")]
         }

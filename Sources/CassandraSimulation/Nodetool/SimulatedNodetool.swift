@@ -94,7 +94,7 @@ public enum SimulatedNodetool {
             let (text, exit) = format.status(keyspace: args.first { !$0.hasPrefix("-") })
             result = SimulatedOutput(stdout: text, exitCode: exit)
         case "info":
-            result = SimulatedOutput(stdout: format.info(node))
+            result = SimulatedOutput(stdout: format.info(node, tokens: args.contains("-T") || args.contains("--tokens")))
         case "gossipinfo":
             result = SimulatedOutput(stdout: format.gossipInfo())
         case "describecluster":
@@ -136,6 +136,8 @@ public enum SimulatedNodetool {
             result = SimulatedOutput()
         case "flush":
             result = flush(args, &cluster, index, directory)
+        case "compact":
+            result = flush(args, &cluster, index, directory, compact: true)
         case "repair":
             result = SimulatedRepair.run(args, &cluster, index: index, now: now)
         case "snapshot":
@@ -177,7 +179,7 @@ public enum SimulatedNodetool {
         return SimulatedOutput(stdout: format.describeRing(keyspace))
     }
 
-    static func flush(_ args: [String], _ cluster: inout SimulatedCluster, _ index: Int, _ directory: SimulationDirectory) -> SimulatedOutput {
+    static func flush(_ args: [String], _ cluster: inout SimulatedCluster, _ index: Int, _ directory: SimulationDirectory, compact: Bool = false) -> SimulatedOutput {
         if cluster.nodes[index].drained {
             // The simulation's stand-in for a drained node refusing writes until it restarts.
             return .server("Node is drained: it accepts no writes until restarted", exception: "java.lang.IllegalStateException", frame: "org.apache.cassandra.db.ColumnFamilyStore.forceFlush(ColumnFamilyStore.java:1003)")
@@ -187,11 +189,11 @@ public enum SimulatedNodetool {
             guard let keyspace = cluster.keyspaces.first(where: { $0.name == name }) else { return .usage("Keyspace [\(name)] does not exist.") }
             keyspaces = [keyspace]
         }
-        let files = SimulatedDataFiles(root: directory.dataDirectory(cluster.nodes[index].address), version: cluster.version)
+        let files = cluster.dataFiles(directory.dataDirectory(cluster.nodes[index].address))
         var generation = cluster.nodes[index].sstableGeneration
         do {
             try files.ensureData(cluster, nextGeneration: &generation)
-            try files.flush(keyspaces, nextGeneration: &generation)
+            if compact { try files.compact(keyspaces, nextGeneration: &generation) } else { try files.flush(keyspaces, nextGeneration: &generation) }
         } catch {
             return .server(error.description, exception: "java.io.IOException", frame: "org.apache.cassandra.db.ColumnFamilyStore.forceFlush(ColumnFamilyStore.java:1003)")
         }

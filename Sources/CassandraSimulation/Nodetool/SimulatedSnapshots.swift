@@ -3,7 +3,7 @@ import CassandraAgent
 /// snapshot, listsnapshots, clearsnapshot and import on a simulated node.
 enum SimulatedSnapshots {
     static func files(_ cluster: SimulatedCluster, _ index: Int, _ directory: SimulationDirectory) -> SimulatedDataFiles {
-        SimulatedDataFiles(root: directory.dataDirectory(cluster.nodes[index].address), version: cluster.version)
+        cluster.dataFiles(directory.dataDirectory(cluster.nodes[index].address))
     }
 
     static func snapshot(_ args: [String], _ cluster: inout SimulatedCluster, index: Int, directory: SimulationDirectory, now: Double) -> SimulatedOutput {

@@ -1,0 +1,144 @@
+import CassandraAgentTestSupport
+import Foundation
+import Logging
+import Testing
+@testable import CassandraAgent
+
+/// The backup service in-process: a manual clock, nodetool scripted (snapshots
+/// made as hard links in a temporary data directory), a file:// destination.
+final class BackupHarness: Sendable {
+    let directory = TemporaryDirectory()
+    let clock: ManualClock
+    let runner = ScriptedProcessRunner(prefix: ["nodetool"])
+    let lease: NodeLease
+    let snapshot = Published(JobSnapshot(kind: .backup))
+    let listing = Published(BackupListing())
+    let desired: Published<DesiredState?>
+    var data: String { directory.path + "/data" }
+    var destination: String { directory.path + "/dest" }
+    var table: String { data + "/shop/orders-8d4a1b20c3f111ef9b2d4f6a7c8e9d01" }
+    var configuration: AgentConfiguration {
+        var c = AgentConfiguration()
+        c.nodetool = ["nodetool"]
+        c.stateDirectory = directory.path + "/state"
+        c.cassandraConfigDirectory = directory.path + "/conf"
+        return c
+    }
+
+    // 2026-12-01 03:00 UTC.
+    static let at0300 = Double(CivilDate.days(year: 2026, month: 12, day: 1) * 86400 + 3 * 3600)
+
+    init(leftover: String? = nil) {
+        clock = ManualClock(now: Self.at0300 - 60)
+        lease = NodeLease(clock: clock)
+        let text = desiredState(version: "4.1", settings: ["data_file_directories: [\(directory.path)/data]"],
+                                extra: "backup:\n  enabled: true\n  schedule: \"0 3 * * *\"\n  retention: 1d\n  splay: 0s\n  destination: file://\(directory.path)/dest\n")
+        guard case .success(let validated) = validate(text) else { fatalError("invalid test desired state: \(errors(text))") }
+        desired = Published(validated.state)
+        directory.write("conf/cassandra.yaml", "cluster_name: Test\n")
+        for generation in 1...2 {
+            for component in ["Data.db", "Index.db", "TOC.txt"] {
+                directory.write("data/shop/orders-8d4a1b20c3f111ef9b2d4f6a7c8e9d01/nb-\(generation)-big-\(component)", "\(component) \(generation)")
+            }
+        }
+        let table = table
+        if let leftover { directory.write("data/shop/orders-8d4a1b20c3f111ef9b2d4f6a7c8e9d01/snapshots/\(leftover)/nb-1-big-Data.db", "old") }
+        runner.on(["info"], fixture: "info-4.1.txt")
+        runner.on(["listsnapshots"], .dynamic { _ in
+            let tags = ((try? FileManager.default.contentsOfDirectory(atPath: table + "/snapshots")) ?? []).sorted()
+            guard !tags.isEmpty else { return ("Snapshot Details: \nThere are no snapshots\n", "", 0) }
+            let header = ["Snapshot name", "Keyspace name", "Column family name", "True size", "Size on disk"]
+            let table = [header] + tags.map { [$0, "shop", "orders", "0 bytes", "13 bytes"] }
+            let widths = (0..<header.count).map { c in table.map { $0[c].count }.max()! }
+            let lines = table.map { row in row.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 1, withPad: " ", startingAt: 0) }.joined() + "\n" }
+            return ("Snapshot Details: \n" + lines.joined() + "\nTotal TrueDiskSpaceUsed: 0 bytes\n\n", "", 0)
+        })
+        runner.on(["snapshot"], .dynamic { words in
+            let tag = words[words.firstIndex(of: "-t")! + 1]
+            let target = table + "/snapshots/" + tag
+            try? FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: table)) ?? [] where file.contains("-big-") {
+                link(table + "/" + file, target + "/" + file)
+            }
+            FileManager.default.createFile(atPath: target + "/schema.cql", contents: Data("CREATE TABLE shop.orders (id uuid PRIMARY KEY);\n".utf8))
+            return ("Requested creating snapshot(s) for [all keyspaces] with snapshot name [\(tag)] and options {skipFlush=false}\nSnapshot directory: \(tag)\n", "", 0)
+        })
+        runner.on(["clearsnapshot"], .dynamic { words in
+            if let t = words.firstIndex(of: "-t") { try? FileManager.default.removeItem(atPath: table + "/snapshots/" + words[t + 1]) }
+            return ("Requested clearing snapshot(s) for [all keyspaces]\n", "", 0)
+        })
+    }
+
+    func service() -> BackupService {
+        let desired = desired
+        return BackupService(.init(configuration: configuration, clock: clock, runner: runner, lease: lease, desiredState: { desired.value },
+                                   hostID: { "2a0f6c5e-91d4-4b7a-8f1e-3c6d9b2e7a41" }, snapshot: snapshot, listing: listing, logger: Logger(label: "test")))
+    }
+
+    func until(_ what: String, _ condition: (JobSnapshot) -> Bool) async throws {
+        for _ in 0..<2500 where !condition(snapshot.value) {
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        guard condition(snapshot.value) else {
+            Issue.record("timed out waiting for \(what); snapshot: \(snapshot.value.state) \(String(describing: snapshot.value.current?.progress)) \(String(describing: snapshot.value.lastRun))")
+            throw CancellationError()
+        }
+    }
+}
+
+@Suite struct BackupServiceTests {
+    @Test func aScheduledBackupQueuesBehindARepairThenStoresTheSnapshotAndClearsLeftoversAndItsOwnSnapshot() async throws {
+        let h = BackupHarness(leftover: "cassandra-agent-20261130T030000Z")
+        let service = h.service()
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+        try await h.until("idle with the next run at 03:00") { $0.state == .idle && $0.nextRun == BackupHarness.at0300 }
+        // The leftover of a crashed run is cleared at start-up.
+        let cleared = ["clearsnapshot", "-t", "cassandra-agent-20261130T030000Z"]
+        for _ in 0..<5000 where !h.runner.calls.contains(cleared) { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(h.runner.calls.contains(cleared))
+        // A repair holds the node when the slot comes: the backup queues behind it.
+        #expect(await h.lease.tryBeginJob(.repair, runID: "repair-1", reconcileBetweenSteps: true) == nil)
+        #expect(await h.clock.waitForSleepers(timeout: .seconds(30)))
+        h.clock.advance(to: BackupHarness.at0300)
+        try await h.until("queued behind the repair") { $0.state == .queued }
+        #expect(h.snapshot.value.stateReason?.contains("repair-1") == true)
+        #expect(!h.runner.calls.contains { $0.first == "snapshot" })
+        await h.lease.endJob("repair-1")
+        try await h.until("the run to end") { $0.lastRun != nil }
+        let last = try #require(h.snapshot.value.lastRun)
+        #expect(last.result == .succeeded, "\(last.reason ?? "")")
+        #expect(last.trigger == .schedule)
+        #expect(last.id == "backup-20261201T030000Z")
+        #expect(h.runner.calls.contains(["snapshot", "-t", "cassandra-agent-20261201T030000Z"]))
+        #expect(h.runner.calls.contains(["clearsnapshot", "-t", "cassandra-agent-20261201T030000Z"]))
+        #expect(!FileManager.default.fileExists(atPath: h.table + "/snapshots/cassandra-agent-20261201T030000Z"))
+        // 6 SSTable components, schema.cql; plus the cassandra.yaml as an object.
+        #expect(last.reason?.contains("7 file(s)") == true, "\(last.reason ?? "")")
+        let repository = BackupRepository(store: FileObjectStore(root: h.destination), host: "2a0f6c5e-91d4-4b7a-8f1e-3c6d9b2e7a41")
+        let manifest = try #require(try repository.manifest(last.id))
+        #expect(manifest.files.count == 7)
+        #expect(manifest.cassandraYAML == SHA256.hex(Array("cluster_name: Test\n".utf8)))
+        #expect(repository.verify(manifest).isEmpty)
+        #expect(h.listing.value.backups.map(\.id) == [last.id])
+        #expect(h.snapshot.value.newestBackupAt != nil)
+        // The journal survives: a new service reads the run back.
+        #expect(JobHistoryStore(stateDirectory: h.configuration.stateDirectory).load(.backup).history.lastRun?.id == last.id)
+    }
+
+    @Test func freshnessWarnsAtOneAndAHalfPeriodsAndIsCriticalAtThree() {
+        var job = JobSnapshot(kind: .backup)
+        job.enabled = true
+        job.schedulePeriod = 86400
+        job.history.trackedSince = 0
+        func check(_ age: Double) -> HealthCheck? {
+            job.newestBackupAt = 1_000_000
+            let inputs = StatusInputs(host: "h", reconcile: ReconcileSnapshot(desiredStatePath: "/x"), observation: nil, jobs: [job], observeInterval: 10, expiryWarningDays: 30, now: 1_000_000 + age)
+            return StatusAssembler.document(inputs).checks.first { $0.reason == "backup.stale" }
+        }
+        #expect(check(86400) == nil)
+        #expect(check(1.6 * 86400)?.level == .warning)
+        #expect(check(3.1 * 86400)?.level == .critical)
+        #expect(check(3.1 * 86400)?.message.contains("`cassandra-agent job start backup`") == true)
+    }
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Backup throughput, on one run over the same files (a simulated node with >= 1 GiB of SSTables):
+
+  - file:// backup (read, SHA-256, write, fsync, rename) against `cp -r` of the data directory
+    (target >= 0.9x);
+  - an unchanged second backup: its time and the bytes it stored (target 0 bytes, <= 5 % of the
+    first's time);
+  - s3:// backup to moto's S3-compatible server against boto3's upload_file of the same files to
+    the same server (target >= 1x).
+
+    swift build -c release && python3 bench/backup-bench.py [GIB]
+
+Uses .build/release (or .build/debug when there is no release build) and the moto venv of
+scripts/s3-test-venv.sh. Both sides read from a warm page cache (cp -r runs first).
+"""
+import json, os, shutil, socket, subprocess, sys, tempfile, time, urllib.request
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+build = os.path.join(root, ".build", "release")
+if not os.path.exists(os.path.join(build, "cassandra-agent")):
+    build = os.path.join(root, ".build", "debug")
+agent, sim = os.path.join(build, "cassandra-agent"), os.path.join(build, "cassandra-sim")
+gib = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
+venv = os.environ.get("CASSANDRA_AGENT_S3_VENV") or subprocess.run(["bash", os.path.join(root, "scripts/s3-test-venv.sh")], capture_output=True, text=True, check=True).stdout.strip()
+
+work = tempfile.mkdtemp(prefix="backup-bench-", dir=os.environ.get("BENCH_DIR", "/var/tmp"))
+procs = []
+
+
+def run(*args, **kw):
+    return subprocess.run(list(args), capture_output=True, text=True, **kw)
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
+
+
+def jobs():
+    out = run(agent, "jobs", "--json", "--socket", f"{work}/agent.sock").stdout
+    return json.loads(out) if out.strip() else {}
+
+
+def backup():
+    """Starts a backup, waits for its end; returns (seconds, lastRun)."""
+    before = (jobs().get("backup") or {}).get("lastRun", {}) or {}
+    start = time.monotonic()
+    r = run(agent, "job", "start", "backup", "--socket", f"{work}/agent.sock")
+    if r.returncode != 0:
+        sys.exit(f"job start backup: {r.stderr}")
+    while True:
+        job = jobs().get("backup") or {}
+        last = job.get("lastRun") or {}
+        if last.get("id") and last.get("id") != before.get("id") and not job.get("current"):
+            return time.monotonic() - start, last
+        time.sleep(0.05)
+
+
+def metric(name, labels):
+    body = run("curl", "-s", "--unix-socket", f"{work}/agent.sock", "http://localhost/metrics").stdout
+    for line in body.splitlines():
+        if line.startswith(name + labels):
+            return float(line.split()[-1])
+    return None
+
+
+def desired(destination, s3=""):
+    return f"""apiVersion: cassandra-agent/v1
+cassandra: {{version: "4.1"}}
+cluster: {{name: Bench, seeds: ["127.0.1.1"]}}
+node: {{datacenter: DC1, rack: rack1, listenAddress: 127.0.1.1}}
+settings:
+  data_file_directories: [{work}/sim/nodes/127.0.1.1/data]
+  commitlog_directory: {work}/sim/nodes/127.0.1.1
+backup:
+  enabled: true
+  schedule: "0 3 * * *"
+  retention: 7d
+  splay: 0s
+  destination: {destination}
+{s3}"""
+
+
+def drop(text):
+    with open(f"{work}/etc/.ds.tmp", "w") as f:
+        f.write(text)
+    os.rename(f"{work}/etc/.ds.tmp", f"{work}/etc/desired-state.yaml")
+
+
+try:
+    # 4 Data.db files on the simulated node (2 tables x 2 SSTables): each gib/4.
+    size = int(gib * (1 << 30) / 4)
+    r = run(sim, "init", "--dir", f"{work}/sim", "--version", "4.1", "--datacenters", "DC1:1x1", "--name", "Bench", "--sstable-bytes", str(size))
+    if r.returncode != 0:
+        sys.exit(r.stderr)
+    data = f"{work}/sim/nodes/127.0.1.1/data"
+    total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(data) for f in fs)
+    os.makedirs(f"{work}/etc")
+    with open(f"{work}/agent.yaml", "w") as f:
+        f.write(f"""desiredState: {work}/etc/desired-state.yaml
+cassandraConfigDirectory: {work}/sim/nodes/127.0.1.1/conf
+stateDirectory: {work}/state
+socket: {work}/agent.sock
+adminGroup: root
+nodetool: ["{sim}", "nodetool", "--dir", "{work}/sim", "--node", "127.0.1.1"]
+systemctl: ["{sim}", "systemctl", "--dir", "{work}/sim", "--node", "127.0.1.1"]
+files: {{owner: root, group: root, mode: "0640"}}
+observeSeconds: 5
+""")
+    print(f"data: {total / (1 << 20):.0f} MiB of SSTables in {data} ({build})")
+
+    start = time.monotonic()
+    subprocess.run(["cp", "-r", data, f"{work}/cp-copy"], check=True)
+    subprocess.run(["sync"], check=True)
+    cp = time.monotonic() - start
+    shutil.rmtree(f"{work}/cp-copy")
+
+    drop(desired(f"file://{work}/backups"))
+    procs.append(subprocess.Popen([agent, "run", "--config", f"{work}/agent.yaml"], stderr=subprocess.DEVNULL))
+    while (jobs().get("backup") or {}).get("state") != "idle":
+        time.sleep(0.1)
+    first, last = backup()
+    if last.get("result") != "succeeded":
+        sys.exit(f"backup failed: {last}")
+    second, last2 = backup()
+    stored2 = metric("cassandra_agent_backup_last_bytes", '{kind="stored"}')
+    print(f"cp -r + sync:            {cp:7.2f} s  {total / cp / (1 << 20):7.1f} MiB/s")
+    print(f"file:// backup:          {first:7.2f} s  {total / first / (1 << 20):7.1f} MiB/s  = {cp / first:.2f}x cp -r (target >= 0.9x)")
+    print(f"unchanged second backup: {second:7.2f} s  {second / first * 100:5.1f} % of the first (target <= 5 %), stored {int(stored2 or 0)} bytes (target 0)")
+
+    # s3:// against boto3 upload_file, to the same moto server.
+    port = free_port()
+    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="5")
+    procs.append(subprocess.Popen([f"{venv}/bin/moto_server", "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close(); break
+        except OSError:
+            time.sleep(0.1)
+    keys = run(f"{venv}/bin/python", os.path.join(root, "Tests/CassandraAgentTests/Fixtures/s3/moto-setup.py"), endpoint, "bench-bucket", check=True).stdout.split()
+    with open(f"{work}/s3-credentials", "w") as f:
+        f.write(f"[default]\naws_access_key_id = {keys[0]}\naws_secret_access_key = {keys[1]}\n")
+    drop(desired("s3://bench-bucket/agent", f"  s3:\n    endpoint: {endpoint}\n    region: us-east-1\n    credentialsFile: {work}/s3-credentials\n"))
+    time.sleep(2)
+    s3_time, last3 = backup()
+    if last3.get("result") != "succeeded":
+        sys.exit(f"s3 backup failed: {last3}")
+    files = [os.path.join(d, f) for d, _, fs in os.walk(data) for f in fs if "/snapshots/" not in os.path.join(d, f)]
+    script = f"""
+import boto3, sys, time
+from boto3.s3.transfer import TransferConfig
+s3 = boto3.client("s3", endpoint_url="{endpoint}", region_name="us-east-1", aws_access_key_id="{keys[0]}", aws_secret_access_key="{keys[1]}")
+files = sys.argv[1:]
+start = time.monotonic()
+for i, f in enumerate(files):
+    s3.upload_file(f, "bench-bucket", "boto3/%d" % i, Config=TransferConfig(multipart_threshold=64 << 20, multipart_chunksize=16 << 20))
+print(time.monotonic() - start)
+"""
+    boto = float(run(f"{venv}/bin/python", "-c", script, *files, check=True).stdout.strip())
+    print(f"s3:// backup (moto):     {s3_time:7.2f} s  {total / s3_time / (1 << 20):7.1f} MiB/s")
+    print(f"boto3 upload_file:       {boto:7.2f} s  {total / boto / (1 << 20):7.1f} MiB/s  agent = {boto / s3_time:.2f}x boto3 (target >= 1x)")
+finally:
+    for p in procs:
+        p.terminate()
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    shutil.rmtree(work, ignore_errors=True)
