@@ -218,6 +218,44 @@ import Testing
         #expect(agent.stop() == 0)
     }
 
+    @Test func aRepairAndABackupStartedTogetherNeverRunAtOnce() async throws {
+        let agent = try AgentUnderTest(simulator: ["--repair-seconds", "0.2"])
+        let destination = agent.dir.path + "/backups"
+        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
+        try agent.drop(agent.desiredState(extra: Self.repairSection + """
+
+        backup:
+          enabled: true
+          schedule: "0 3 * * *"
+          retention: 48h
+          destination: file://\(destination)
+        """))
+        _ = try await repairJob(agent) { $0.state == .idle }
+        try sim(agent, ["fault", "--node", "127.0.1.1", "repair-hang"])
+        #expect(try job(agent, ["job", "start", "repair"]).exitCode == 0)
+        _ = try await repairJob(agent) { $0.current?.step.hasPrefix("repairing") == true }
+        // The backup asked for while the repair holds the node is refused, with the holder named.
+        let backup = try job(agent, ["job", "start", "backup"])
+        #expect(backup.exitCode == 1)
+        #expect(backup.stderr.contains("the repair run repair-"), "\(backup.stderr)")
+        #expect(try agent.status()?.jobs["backup"]?.current == nil)
+        #expect(!(try runProcess(Paths.simulatorExecutable, ["nodetool", "--dir", agent.sim, "--node", agent.node, "listsnapshots"]).stdout.contains("cassandra-agent-")),
+                "no backup snapshot was taken while the repair held the node")
+        // Once the repair is over, the backup may start (and the repair is refused while it runs).
+        #expect(try job(agent, ["job", "cancel", "repair"]).exitCode == 0)
+        _ = try await repairJob(agent) { $0.lastRun?.result == "cancelled" }
+        try sim(agent, ["fault", "--node", "127.0.1.1", "all", "--clear"])
+        let started = try job(agent, ["job", "start", "backup"])
+        #expect(started.exitCode == 0, "\(started.stderr)")
+        let repairNow = try job(agent, ["job", "start", "repair"])
+        if repairNow.exitCode == 1 {
+            #expect(repairNow.stderr.contains("the backup run backup-"), "\(repairNow.stderr)")
+        }
+        let done = try await agent.waitFor(60) { $0.jobs["backup"]?.lastRun != nil }
+        #expect(done?.jobs["backup"]?.lastRun?.result == "succeeded", "\(String(describing: done?.jobs["backup"]?.lastRun))")
+        #expect(agent.stop() == 0)
+    }
+
     @Test func aKillDuringARepairLeavesItInterruptedAndTheNextAgentResumesIt() async throws {
         let agent = try AgentUnderTest(simulator: ["--repair-seconds", "4"])
         try agent.drop(agent.desiredState(extra: Self.repairSection))
