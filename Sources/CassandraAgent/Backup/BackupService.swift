@@ -236,7 +236,7 @@ public actor BackupService: Service {
             publish(state: .queued, reason: busy?.message)
             do {
                 let id = run.id
-                let acquired: Void? = try await interruptible { try await self.deps.lease.beginJob(.backup, runID: id, reconcileBetweenSteps: true) }
+                let acquired: Void? = try await interrupt.interrupting { try await self.deps.lease.beginJob(.backup, runID: id, reconcileBetweenSteps: true) }
                 if case .none = acquired { return }
             } catch {
                 return
@@ -489,17 +489,6 @@ public actor BackupService: Service {
     nonisolated func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
             DedicatedThread.start { continuation.resume(returning: body()) }
-        }
-    }
-
-    func interruptible<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async rethrows -> T? {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask { await self.interrupt.wait(); return nil }
-            let first = try await group.next()!
-            group.cancelAll()
-            if let first { return first }
-            return try await group.next() ?? nil
         }
     }
 

@@ -83,3 +83,18 @@ public final class Doorbell: Sendable {
         }
     }
 }
+
+extension Doorbell {
+    /// Runs `body`, cancelling it when this bell rings (a cancel, a stop); nil if it was
+    /// interrupted before it returned. A cancelled command's own answer (killed) still counts.
+    public func interrupting<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async rethrows -> T? {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask { await self.wait(); return nil }
+            let first = try await group.next()!
+            group.cancelAll()
+            if let first { return first }
+            return try await group.next() ?? nil
+        }
+    }
+}

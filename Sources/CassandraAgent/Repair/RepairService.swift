@@ -174,7 +174,7 @@ public actor RepairService: Service {
             publish(state: .queued, reason: busy?.message)
             do {
                 let id = run.id
-                let acquired: Void? = try await interruptible { try await self.deps.lease.beginJob(.repair, runID: id, reconcileBetweenSteps: true) }
+                let acquired: Void? = try await interrupt.interrupting { try await self.deps.lease.beginJob(.repair, runID: id, reconcileBetweenSteps: true) }
                 if case .none = acquired { return }
             } catch {
                 return
@@ -265,7 +265,7 @@ public actor RepairService: Service {
     }
 
     func repairSegment(_ arguments: [String], timeout: Double, nodetool: NodetoolClient) async -> RepairWorkflow.Outcome {
-        let result: Result<NodetoolRepairOutput, NodetoolError>? = await interruptible {
+        let result: Result<NodetoolRepairOutput, NodetoolError>? = await interrupt.interrupting {
             do throws(NodetoolError) { return .success(try await nodetool.repair(arguments: arguments, timeout: .milliseconds(Int64(timeout * 1000)))) } catch { return .failure(error) }
         }
         switch result {
@@ -281,19 +281,6 @@ public actor RepairService: Service {
             return .failed(error.description, timedOut: false)
         case nil:
             return .cancelled
-        }
-    }
-
-    /// Runs `body`, cancelling it when `interrupt` rings; nil if it was interrupted before it returned.
-    func interruptible<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async rethrows -> T? {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask { await self.interrupt.wait(); return nil }
-            let first = try await group.next()!
-            group.cancelAll()
-            if let first { return first }
-            // Interrupted: the body was cancelled; its own answer (a killed command) still counts.
-            return try await group.next() ?? nil
         }
     }
 
