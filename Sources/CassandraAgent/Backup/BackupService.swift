@@ -234,13 +234,7 @@ public actor BackupService: Service {
         if !leaseHeld {
             let busy = await deps.lease.busyMessage(for: .backup)
             publish(state: .queued, reason: busy?.message)
-            do {
-                let id = run.id
-                let acquired: Void? = try await interrupt.interrupting { try await self.deps.lease.beginJob(.backup, runID: id, reconcileBetweenSteps: true) }
-                if case .none = acquired { return }
-            } catch {
-                return
-            }
+            guard await deps.lease.queue(.backup, runID: run.id, reconcileBetweenSteps: true, until: interrupt) else { return }
             if stopping || Task.isCancelled { await deps.lease.endJob(run.id); return }
             run.startedAt = deps.clock.now()
             running = run

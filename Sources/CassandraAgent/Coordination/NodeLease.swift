@@ -154,3 +154,16 @@ public actor NodeLease {
         onChangeAllowed?()
     }
 }
+
+extension NodeLease {
+    /// Waits in line for the job slot until `bell` rings (a cancel, a stop): true once the slot is held.
+    public nonisolated func queue(_ kind: JobKind, runID: String, reconcileBetweenSteps: Bool, until bell: Doorbell) async -> Bool {
+        let acquired: Void?
+        do {
+            acquired = try await bell.interrupting { try await self.beginJob(kind, runID: runID, reconcileBetweenSteps: reconcileBetweenSteps) }
+        } catch {
+            return false
+        }
+        return acquired != nil
+    }
+}
