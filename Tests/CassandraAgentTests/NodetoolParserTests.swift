@@ -133,7 +133,13 @@ let versions = ["3.11", "4.0", "4.1", "5.0"]
         #expect(try !NodetoolRunningState.parse(sample("statusgossip-not-running.txt"), command: "statusgossip"))
         let netstats = try NodetoolNetstats.parse(sample("netstats-\(version).txt"))
         #expect(netstats.mode == .normal && netstats.streaming)
-        #expect(try NodetoolNetstats.parse(sample("netstats-drained-4.1.txt")) == .init(mode: .drained, streaming: false))
+        // The sample: this node sends 4 files to a bootstrapping node, 1 of them and 140509184 bytes done.
+        #expect(netstats.plans == [.init(operation: "Bootstrap", id: "3c9a5b40-d33f-11ef-8c4e-65a1b2c3d4e5", transfers: [
+            .init(peer: "10.20.1.23", direction: .sending, files: 4, bytes: 312_475_648, filesDone: 1, bytesDone: 140_509_184),
+        ])])
+        #expect(netstats.transfers("Bootstrap", .sending).count == 1 && netstats.transfers("Rebuild", .sending).isEmpty)
+        #expect(try NodetoolNetstats.parse(sample("netstats-drained-4.1.txt")) == .init(mode: .drained))
+        #expect(try NodetoolNetstats.parse(sample("netstats-idle-4.1.txt")) == .init(mode: .normal))
         let compaction = try NodetoolCompactionStats.parse(sample("compactionstats-\(version).txt"))
         #expect(compaction.pendingTasks == 3)
         #expect(compaction.pendingByTable == ["shop.orders": 2, "analytics.daily_rollups": 1])

@@ -17,11 +17,7 @@ public struct AgentSnapshots: Sendable {
         observation = Published(nil)
         var jobs: [JobKind: Published<JobSnapshot>] = [:]
         for kind in JobKind.allCases {
-            var snapshot = JobSnapshot(kind: kind)
-            if kind != .repair && kind != .patching && kind != .backup {
-                snapshot.unavailable = "this version of the agent does not run \(kind.rawValue) jobs yet; the \(kind.rawValue) section is validated but nothing runs"
-            }
-            jobs[kind] = Published(snapshot)
+            jobs[kind] = Published(JobSnapshot(kind: kind))
         }
         self.jobs = jobs
         self.observeInterval = observeInterval
@@ -60,14 +56,20 @@ public struct JobControls: Sendable {
     let repair: RepairService?
     let patching: PatchService?
     let backup: BackupService?
+    /// The hand-started streaming jobs, by kind (`rebuild`, `decommission`).
+    let streaming: [JobKind: StreamingJobService]
 
-    public init(repair: RepairService?, patching: PatchService? = nil, backup: BackupService? = nil) {
+    public init(repair: RepairService?, patching: PatchService? = nil, backup: BackupService? = nil, streaming: [JobKind: StreamingJobService] = [:]) {
         self.repair = repair
         self.patching = patching
         self.backup = backup
+        self.streaming = streaming
     }
 
-    public func start(_ kind: JobKind, keyspaces: [String]) async -> Result<String, NodeLease.Busy> {
+    public func start(_ kind: JobKind, keyspaces: [String], sourceDC: String? = nil) async -> Result<String, NodeLease.Busy> {
+        if kind != .rebuild, sourceDC != nil {
+            return .failure(.init(message: "--source-dc is for rebuild only"))
+        }
         switch kind {
         case .repair:
             guard let repair else { return .failure(.init(message: "repair is not running in this agent")) }
@@ -78,8 +80,9 @@ public struct JobControls: Sendable {
         case .backup:
             guard let backup else { return .failure(.init(message: "backup is not running in this agent")) }
             return await backup.start(keyspaces: keyspaces)
-        default:
-            return .failure(.init(message: "this version of the agent does not run \(kind.rawValue) jobs yet"))
+        case .rebuild, .decommission:
+            guard let service = streaming[kind] else { return .failure(.init(message: "\(kind.rawValue) is not running in this agent")) }
+            return await service.start(keyspaces: keyspaces, sourceDC: sourceDC)
         }
     }
 
@@ -88,7 +91,7 @@ public struct JobControls: Sendable {
         case .repair: await repair?.cancel() ?? false
         case .patching: await patching?.cancel() ?? false
         case .backup: await backup?.cancel() ?? false
-        default: false
+        case .rebuild, .decommission: await streaming[kind]?.cancel() ?? false
         }
     }
 }

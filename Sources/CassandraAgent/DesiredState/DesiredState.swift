@@ -26,6 +26,9 @@ public struct DesiredState: Sendable {
     public var patching: Patching?
     /// When no job starts (`blackouts`).
     public var blackouts: [Blackout] = []
+    /// How the hand-started streaming jobs run (`rebuild:`, `decommission:`); nil: the defaults.
+    public var rebuild: StreamingSettings?
+    public var decommission: StreamingSettings?
 
     public struct Cluster: Sendable {
         public var name: Located<String>

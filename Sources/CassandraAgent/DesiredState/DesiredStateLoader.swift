@@ -2,7 +2,7 @@
 /// column. Structure only: settings are checked against the Cassandra version
 /// by `SettingsResolver`, which `DesiredStateValidator` runs next.
 public enum DesiredStateLoader {
-    static let topLevelKeys = ["apiVersion", "cassandra", "cluster", "node", "settings", "tls", "repair", "backup", "patching", "blackouts"]
+    static let topLevelKeys = ["apiVersion", "cassandra", "cluster", "node", "settings", "tls", "repair", "backup", "patching", "blackouts", "rebuild", "decommission"]
 
     /// Every section that decoded, each on its own: an error in one section leaves
     /// the others decoded, so the validator can still check (and report) them.
@@ -16,6 +16,8 @@ public enum DesiredStateLoader {
         var backup: DesiredState.Backup?
         var patching: DesiredState.Patching?
         var blackouts: [Blackout] = []
+        var rebuild: StreamingSettings?
+        var decommission: StreamingSettings?
 
         /// The whole state, when every required section decoded.
         var state: DesiredState? {
@@ -24,6 +26,8 @@ public enum DesiredStateLoader {
                 cassandraVersion: version, cluster: cluster, node: node, settings: settings,
                 tls: tls, repair: repair, backup: backup, patching: patching)
             state.blackouts = blackouts
+            state.rebuild = rebuild
+            state.decommission = decommission
             return state
         }
     }
@@ -63,6 +67,8 @@ public enum DesiredStateLoader {
         sections.backup = top.optional("backup").flatMap { JobSectionReader.backup($0, &diagnostics) }
         sections.patching = top.optional("patching").flatMap { JobSectionReader.patching($0, &diagnostics) }
         sections.blackouts = top.optional("blackouts").map { JobSectionReader.blackouts($0, &diagnostics) } ?? []
+        sections.rebuild = top.optional("rebuild").flatMap { StreamingSectionReader.read($0, kind: .rebuild, &diagnostics) }
+        sections.decommission = top.optional("decommission").flatMap { StreamingSectionReader.read($0, kind: .decommission, &diagnostics) }
         top.rejectUnknownKeys(&diagnostics)
         return sections
     }

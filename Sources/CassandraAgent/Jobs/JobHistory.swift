@@ -64,7 +64,8 @@ public struct JobHistory: Codable, Sendable, Equatable {
         run.result = .interrupted
         let step = run.progress.map { " during \"\($0.step)\"" } ?? ""
         run.reason = "the agent stopped\(step) before the run ended (a crash, a restart of the agent or of the host); "
-            + (run.kind == .repair ? "it resumes at its next segment" : run.kind == .patching ? "the turn resumes at the step it was in" : "it is retried")
+            + (run.kind == .repair ? "it resumes at its next segment" : run.kind == .patching ? "the turn resumes at the step it was in"
+                : run.kind == .rebuild || run.kind == .decommission ? "streaming may go on inside Cassandra (nodetool netstats); start the job again once it has ended" : "it is retried")
         record(run)
         current = nil
         return run

@@ -87,6 +87,8 @@ public struct JobProgress: Codable, Sendable, Equatable {
     public var filesDone: Int?
     public var bytes: Int64?
     public var bytesDone: Int64?
+    /// Rebuild and decommission: each peer's part of the stream, from netstats.
+    public var streams: [StreamPeer]?
 
     public init(step: String) {
         self.step = step

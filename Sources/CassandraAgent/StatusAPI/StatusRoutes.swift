@@ -56,7 +56,7 @@ public struct StatusRoutes: Sendable {
             if parts[3] == "cancel" {
                 return await jobControls.cancel(kind) ? message(200, "\(kind.rawValue) cancelled") : message(409, "no \(kind.rawValue) is running: nothing to cancel")
             }
-            switch await jobControls.start(kind, keyspaces: Self.query(path, "keyspace")) {
+            switch await jobControls.start(kind, keyspaces: Self.query(path, "keyspace"), sourceDC: Self.query(path, "source-dc").last) {
             case .success(let text): return message(202, text)
             case .failure(let busy): return message(409, busy.message)
             }

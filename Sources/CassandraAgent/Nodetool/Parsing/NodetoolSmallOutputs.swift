@@ -34,25 +34,6 @@ public enum NodetoolRunningState {
     }
 }
 
-/// `nodetool netstats`: the node's operation mode and whether it streams.
-public struct NodetoolNetstats: Sendable, Equatable {
-    public enum Mode: String, Sendable, CaseIterable {
-        case starting = "STARTING", normal = "NORMAL", joining = "JOINING", leaving = "LEAVING"
-        case decommissioned = "DECOMMISSIONED", moving = "MOVING", draining = "DRAINING", drained = "DRAINED"
-        case joiningFailed = "JOINING_FAILED", decommissionFailed = "DECOMMISSION_FAILED"
-    }
-
-    public var mode: Mode
-    public var streaming: Bool
-
-    public static func parse(_ text: String) throws(NodetoolParseError) -> NodetoolNetstats {
-        let output = OutputLines("netstats", text)
-        guard let first = output.lines.first, first.hasPrefix("Mode: ") else { throw output.error(0, "expected 'Mode: ...'") }
-        guard let mode = Mode(rawValue: String(first.dropFirst(6))) else { throw output.error(0, "unknown mode") }
-        return NodetoolNetstats(mode: mode, streaming: output.lines.count > 1 && output.lines[1] != "Not sending any streams.")
-    }
-}
-
 /// `nodetool compactionstats`: pending tasks (3.11–4.1 `pending tasks: N`, 5.0 a table row).
 public struct NodetoolCompactionStats: Sendable, Equatable {
     public var pendingTasks: Int
