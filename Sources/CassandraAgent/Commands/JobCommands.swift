@@ -48,6 +48,11 @@ public enum JobCommands {
                 var progress = run.step
                 if let segment = run.segment, let segments = run.segments { progress += ", segment \(segment) of \(segments)" }
                 if let keyspace = run.keyspace { progress += ", keyspace \(keyspace)" }
+                if let bytes = run.bytes, let done = run.bytesDone { progress += ", \(done) of \(bytes) bytes" }
+                if let streams = run.streams, !streams.isEmpty {
+                    progress += " (" + streams.map { "\($0.direction) \($0.bytesDone)/\($0.bytes) bytes, \($0.filesDone)/\($0.files) files with \($0.peer)" }.joined(separator: "; ") + ")"
+                }
+                if let postponed = run.postponed { progress += "; \(postponed)" }
                 out += "  running \(run.id) since \(run.startedAt) (\(run.elapsedSeconds) s): \(progress)\n"
             }
             if let last = job.lastRun {

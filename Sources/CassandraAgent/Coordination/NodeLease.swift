@@ -43,6 +43,8 @@ public actor NodeLease {
     var stepWaiters: [CheckedContinuation<Void, Never>] = []
     var nextWaiterID = 0
     var onChangeAllowed: (@Sendable () -> Void)?
+    /// Set when the node has left the cluster (a decommission): why no job may start.
+    var retired: (@Sendable () -> String?)?
 
     public init(clock: any WallClock) {
         self.clock = clock
@@ -51,6 +53,11 @@ public actor NodeLease {
     /// Called when a reconcile pass that was deferred may try again.
     public func whenReconcileMayRetry(_ callback: @escaping @Sendable () -> Void) {
         onChangeAllowed = callback
+    }
+
+    /// After a decommission the node is out of the ring: jobs that would change it are refused, and scheduled ones wait.
+    public func retireWhen(_ reason: @escaping @Sendable () -> String?) {
+        retired = reason
     }
 
     // MARK: reconcile
@@ -82,6 +89,9 @@ public actor NodeLease {
 
     /// Waits in line for the job slot (a scheduled run that finds the node busy is queued).
     public func beginJob(_ kind: JobKind, runID: String, reconcileBetweenSteps: Bool) async throws {
+        while retired?() != nil {
+            try await clock.sleep(for: 30)
+        }
         while job != nil || reconcileActive {
             let id = nextWaiterID
             nextWaiterID += 1
@@ -100,6 +110,7 @@ public actor NodeLease {
 
     /// Whether a job of `kind` would be queued, and behind what.
     public func busyMessage(for kind: JobKind) -> Busy? {
+        if let reason = retired?() { return Busy(message: reason) }
         if let job {
             return Busy(message: "the node is busy: the \(job.kind.rawValue) run \(job.runID) holds it since \(Timestamp.iso8601(Int64(job.since)))\(job.kind == kind ? " (one \(kind.rawValue) at a time)" : "")")
         }

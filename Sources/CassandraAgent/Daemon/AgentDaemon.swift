@@ -50,6 +50,11 @@ public enum AgentDaemon {
                 kind: kind, configuration: configuration, clock: clock, runner: runner, lease: lease, desiredState: snapshots.desiredState,
                 snapshot: snapshots.jobs[kind]!, logger: logger))
         }
+        let decommissionSnapshot = snapshots.jobs[.decommission]!
+        await lease.retireWhen {
+            NodeMembership.left(decommission: decommissionSnapshot.value, observation: observation.value)
+                .map { "\($0): no job runs on it any more" }
+        }
         let reconciler = Reconciler(configuration: configuration, state: snapshots.reconcile, observation: snapshots.observation, lease: lease,
                                     clock: clock, runner: runner, logger: logger, onApplied: {
             repair.desiredStateChanged()

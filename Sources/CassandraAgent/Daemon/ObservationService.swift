@@ -57,15 +57,31 @@ public struct ObservationService: Service {
         guard observation.unitActive == true else { return observation }
         let nodetool = NodetoolClient(prefix: configuration.nodetool, runner: runner, version: desired?.cassandraVersion ?? .v4_1, timeout: configuration.nodetoolTimeout)
         do {
+            // The mode first: a node that has left answers it, whatever the rest says.
+            let netstats = try await nodetool.netstats()
+            observation.mode = netstats.mode
+            observation.plans = netstats.plans
             observation.info = try await nodetool.info()
             observation.status = try await nodetool.status()
             observation.nativeTransport = try await nodetool.nativeTransportRunning()
             observation.gossip = try await nodetool.gossipRunning()
-            observation.mode = try await nodetool.netstats().mode
+            if let status = observation.status, status.datacenters.count > 1 || desired.map({ Self.seedsOutsideRing($0, status) }) == true {
+                // One more read for the hybrid checklist; a failure here is not the node's failure.
+                if let cluster = try? await nodetool.describeCluster() {
+                    observation.snitch = cluster.snitch
+                    if nodetool.version >= .v4_0 { observation.keyspaces = cluster.keyspaces.map(KeyspaceReplication.init) }
+                }
+            }
         } catch {
             observation.nodetoolError = error.description
         }
         return observation
+    }
+
+    /// Seeds that are not nodes of the ring yet: another datacenter about to join.
+    static func seedsOutsideRing(_ desired: DesiredState, _ status: NodetoolStatus) -> Bool {
+        let addresses = Set(status.nodes.map(\.endpoint.address))
+        return desired.cluster.seeds.contains { !addresses.contains($0.value.host) }
     }
 
     /// Free space of every data directory and the commit log directory in force.

@@ -8,6 +8,7 @@ enum NodeChecks {
         let before = checks.items.count
         node(inputs, &checks)
         plannedDowntime(inputs, &checks, from: before)
+        hybrid(inputs, &checks)
         return checks.items
     }
 
@@ -29,6 +30,18 @@ enum NodeChecks {
         mutating func add(_ name: String, _ level: HealthLevel, _ reason: String, _ message: String, at: Double? = nil) {
             items.append(HealthCheck(name: name, level: level, reason: reason, message: message,
                                      observedAt: at.map { Timestamp.iso8601(Int64($0)) }, ageSeconds: at.map { max(0, Int(now - $0)) }))
+        }
+    }
+
+    /// One check for the hybrid-cluster checklist: what is not in place yet, by item.
+    static func hybrid(_ inputs: StatusInputs, _ checks: inout CheckList) {
+        guard let list = StatusAssembler.hybridChecklist(inputs) else { return }
+        let missing = list.missing
+        if missing.isEmpty {
+            checks.add("hybrid.checklist", .ok, "hybrid.ready", "hybrid cluster (\(list.datacenters.joined(separator: ", "))): snitch, seeds, truststore and keyspaces are in place", at: inputs.observation?.at)
+        } else {
+            checks.add("hybrid.checklist", .warning, "hybrid.incomplete",
+                       "hybrid cluster (\(list.datacenters.joined(separator: ", "))), not yet in place: " + missing.map { "\($0.item): \($0.detail)" }.joined(separator: "; "), at: inputs.observation?.at)
         }
     }
 
@@ -83,6 +96,14 @@ enum NodeChecks {
             return
         }
         let at = observation.at
+        if let left = NodeMembership.left(decommission: inputs.jobs.first { $0.kind == .decommission }, observation: observation) {
+            // Gone on purpose: what would page for a member (gossip off, the unit stopped) is the plan now.
+            checks.add("cassandra.membership", .ok, "node.left", "\(left); stop Cassandra and retire the host, or clear its data directories before it joins again", at: at)
+            return
+        }
+        if observation.mode == .leaving {
+            checks.add("cassandra.membership", .warning, "node.leaving", "the node is leaving the ring (LEAVING): it streams its data to the nodes that take its ranges; see `cassandra-agent jobs`", at: at)
+        }
         if now - at > max(3 * inputs.observeInterval, 30) {
             checks.add("observation", .warning, "observation.stale", "the last observation is \(Int(now - at)) s old: nodetool or systemctl may be hanging", at: at)
         }

@@ -9,6 +9,11 @@ public struct NodeObservation: Sendable {
     public var nativeTransport: Bool?
     public var gossip: Bool?
     public var mode: NodetoolNetstats.Mode?
+    /// The node's stream plans (netstats): a rebuild it serves shows here.
+    public var plans: [NodetoolNetstats.Plan] = []
+    /// Read only while the cluster spans datacenters (the hybrid checklist): the snitch in force and every keyspace's replication.
+    public var snitch: String?
+    public var keyspaces: [KeyspaceReplication]?
     public var nodetoolError: String?
     public var disks: [DiskSpace] = []
     /// The first address the host's name resolves to: what Cassandra takes for a blank listen address.

@@ -51,7 +51,13 @@ public enum StatusAssembler {
             jobs: jobs,
             reconcile: .init(count: r.count, lastAt: r.lastAt.map(iso), driftCorrected: r.driftCorrected,
                              lastDrift: r.lastDrift.map { "\(iso($0.at)): \($0.files.joined(separator: ", ")) edited outside the agent and restored" },
-                             deferred: r.deferred.map { .init(since: iso($0.since), reason: $0.reason) }))
+                             deferred: r.deferred.map { .init(since: iso($0.since), reason: $0.reason) }),
+            hybrid: hybridChecklist(inputs))
+    }
+
+    static func hybridChecklist(_ inputs: StatusInputs) -> HybridChecklist? {
+        HybridChecklist.make(desired: inputs.reconcile.inForce?.state, observation: inputs.observation, stores: inputs.reconcile.storeCertificates,
+                             rebuildRunning: inputs.jobs.contains { $0.kind == .rebuild && $0.current != nil })
     }
 
     public static func health(_ inputs: StatusInputs) -> HealthDocument {
@@ -72,7 +78,8 @@ public enum StatusAssembler {
                 segment: run.progress?.segment, segments: run.progress?.segments,
                 segmentsDone: run.progress?.segmentsDone ?? 0, segmentsFailed: run.progress?.segmentsFailed ?? 0,
                 segmentsSkipped: run.progress?.segmentsSkipped ?? 0, postponed: run.progress?.postponed, resumes: run.resumes,
-                files: run.progress?.files, filesDone: run.progress?.filesDone, bytes: run.progress?.bytes, bytesDone: run.progress?.bytesDone)
+                files: run.progress?.files, filesDone: run.progress?.filesDone, bytes: run.progress?.bytes, bytesDone: run.progress?.bytesDone,
+                streams: run.progress?.streams)
         }
         let last = s.lastRun.map {
             StatusDocument.JobRun(id: $0.id, trigger: $0.trigger.rawValue, startedAt: iso($0.startedAt), endedAt: $0.endedAt.map(iso),

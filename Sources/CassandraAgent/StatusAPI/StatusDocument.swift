@@ -96,6 +96,8 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         public var filesDone: Int?
         public var bytes: Int64?
         public var bytesDone: Int64?
+        /// Rebuild and decommission: each peer's part of the stream (netstats).
+        public var streams: [StreamPeer]? = nil
     }
 
     public struct JobRun: Codable, Sendable, Equatable {
@@ -131,6 +133,8 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public var stores: [StoreEntry]
     public var jobs: [String: Job]
     public var reconcile: Reconcile
+    /// The hybrid-cluster checklist, while the cluster or the seeds span datacenters.
+    public var hybrid: HybridChecklist? = nil
 }
 
 /// `GET /v1/health`: small and cheap.

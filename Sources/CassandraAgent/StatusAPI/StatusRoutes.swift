@@ -169,6 +169,14 @@ enum JobMetrics {
                    [([("job", "repair")], String(progress.segment ?? 0))])
             metric("cassandra_agent_repair_segments", "Segments of the run in progress.", "gauge", [([("job", "repair")], String(progress.segments ?? 0))])
         }
+        let streaming = active.filter { $0.kind == .rebuild || $0.kind == .decommission }
+        let streams = streaming.flatMap { job in (job.current?.progress?.streams ?? []).map { (job.kind.rawValue, $0) } }
+        metric("cassandra_agent_stream_bytes", "Bytes of the running rebuild or decommission's stream, per peer and direction (netstats).", "gauge",
+               streams.map { ([("job", $0.0), ("peer", $0.1.peer), ("direction", $0.1.direction)], String($0.1.bytes)) })
+        metric("cassandra_agent_stream_bytes_done", "Bytes streamed so far, per peer and direction (netstats).", "gauge",
+               streams.map { ([("job", $0.0), ("peer", $0.1.peer), ("direction", $0.1.direction)], String($0.1.bytesDone)) })
+        metric("cassandra_agent_stream_files_done", "Files streamed so far, per peer and direction (netstats).", "gauge",
+               streams.map { ([("job", $0.0), ("peer", $0.1.peer), ("direction", $0.1.direction)], String($0.1.filesDone)) })
         return out
     }
 }

@@ -20,6 +20,8 @@ public struct NodeArtifacts: @unchecked Sendable {
         public var subject: String
         public var fingerprint: String
         public var notAfter: Int64
+        /// Who signed it: tells the CA chain of this node's own certificate from the other datacenters' certificates.
+        public var issuer: String? = nil
     }
 
     public var config: RenderedNodeConfig
@@ -72,8 +74,8 @@ public enum NodeArtifactsBuilder {
                     let fresh = try material.storeFiles(createdAt: now)
                     built = (fresh.keystore, fresh.truststore)
                 }
-                let trust = material.trust.map { NodeArtifacts.StoreCertificate(alias: $0.alias, subject: $0.certificate.subject, fingerprint: $0.certificate.fingerprint, notAfter: $0.certificate.notAfter) }
-                let chain = material.chain.map { NodeArtifacts.StoreCertificate(alias: NodeStoreMaterial.keyAlias, subject: $0.subject, fingerprint: $0.fingerprint, notAfter: $0.notAfter) }
+                let trust = material.trust.map { NodeArtifacts.StoreCertificate(alias: $0.alias, subject: $0.certificate.subject, fingerprint: $0.certificate.fingerprint, notAfter: $0.certificate.notAfter, issuer: $0.certificate.issuer) }
+                let chain = material.chain.map { NodeArtifacts.StoreCertificate(alias: NodeStoreMaterial.keyAlias, subject: $0.subject, fingerprint: $0.fingerprint, notAfter: $0.notAfter, issuer: $0.issuer) }
                 stores.append(.init(name: keystoreName, bytes: built.keystore, inputs: fingerprint, certificates: Array(chain.prefix(1))))
                 stores.append(.init(name: truststoreName, bytes: built.truststore, inputs: fingerprint, certificates: trust))
                 for warning in material.warnings { diagnostics.warning("tls.\(side): \(warning)", at: inputs.certificate.mark) }
