@@ -6,11 +6,15 @@ final class LongCommand: Sendable {
 
     let task: Task<Ended, Never>
     let killed: Published<Bool>
+    /// Rung when the command ends: a wait that can be cancelled, unlike awaiting the task itself.
+    let finished = Doorbell()
 
     init(nodetool: NodetoolClient, arguments: [String], timeout: Double) {
         let killed = Published(false)
+        let finished = finished
         self.killed = killed
         task = Task {
+            defer { finished.ring() }
             do throws(NodetoolError) {
                 let stdout = try await nodetool.run(arguments, timeout: .milliseconds(Int64(min(timeout, 1e9) * 1000)))
                 return (.succeeded, stdout)
@@ -30,10 +34,11 @@ final class LongCommand: Sendable {
     /// The command's end if it comes by `deadline`; nil if it is still running then.
     /// A ring of `interrupt` (a cancel, a stop) kills it and returns its end.
     func wait(until deadline: Double, clock: any WallClock, interrupt: Doorbell) async -> Ended? {
-        enum Wake: Sendable { case ended(RebuildWorkflow.Outcome, String), timer, interrupted }
-        let task = self.task
+        enum Wake: Sendable { case ended, timer, interrupted }
+        let finished = finished
+        // Every branch must end when cancelled: the group waits for all of them before it returns.
         let first = await withTaskGroup(of: Wake.self) { group in
-            group.addTask { let ended = await task.value; return .ended(ended.outcome, ended.stdout) }
+            group.addTask { await finished.wait(); return .ended }
             group.addTask { try? await clock.sleep(until: deadline); return .timer }
             group.addTask { await interrupt.wait(); return .interrupted }
             let first = await group.next()!
@@ -41,7 +46,7 @@ final class LongCommand: Sendable {
             return first
         }
         switch first {
-        case .ended(let outcome, let stdout): return (outcome, stdout)
+        case .ended: return await task.value
         case .timer: return nil
         case .interrupted:
             kill()
