@@ -14,6 +14,15 @@ struct HybridJobTests {
         return ClusterView(status: status, me: me, keyspaces: keyspaces, keyspacesListed: true, mode: .normal, loadBytes: 1_000)
     }
 
+    /// The system keyspaces moved to NetworkTopologyStrategy in both datacenters, as the runbooks ask before a rebuild.
+    func altered(_ view: ClusterView) -> ClusterView {
+        var v = view
+        for i in v.keyspaces.indices where v.keyspaces[i].datacenters == nil && !v.keyspaces[i].local {
+            v.keyspaces[i].datacenters = ["dc1": 3, "dc2": 3]
+        }
+        return v
+    }
+
     /// Everyone UN, so that only the check under test can refuse.
     func allNormal(_ status: inout NodetoolStatus) {
         for i in status.nodes.indices { status.nodes[i].liveness = .up; status.nodes[i].state = .normal }
@@ -60,9 +69,23 @@ struct HybridJobTests {
     // MARK: rebuild preflight
 
     @Test func aNodeOfTheNewDatacenterRebuildsEveryKeyspaceThatReplicatesToIt() throws {
-        let result = RebuildPreflight.keyspaces(sourceDC: "dc1", requested: [], view: try view(me: "10.20.1.21"))
+        let result = RebuildPreflight.keyspaces(sourceDC: "dc1", requested: [], view: altered(try view(me: "10.20.1.21")))
         // analytics keeps no replica in dc2: none of this node's business.
         #expect(try result.get() == ["shop", "system_auth", "system_distributed", "system_traces"])
+    }
+
+    @Test func simpleStrategyKeyspacesAreRefusedUntilAlteredOrLeftOut() throws {
+        let message = refusal(RebuildPreflight.keyspaces(sourceDC: "dc1", requested: [], view: try view(me: "10.20.1.21")))
+        #expect(message.contains("keyspace system_auth uses SimpleStrategy") && message.contains("--keyspace"))
+        #expect(try RebuildPreflight.keyspaces(sourceDC: "dc1", requested: ["shop"], view: try view(me: "10.20.1.21")).get() == ["shop"])
+    }
+
+    @Test func aSourceThatHoldsAlmostNothingHasNotBeenRebuiltAndIsRefused() throws {
+        // dc2 replicates shop but its nodes hold a few KiB: it has not been rebuilt, there is nothing to copy from it.
+        let v = altered(try view(me: "10.10.1.11") { status in
+            for i in status.nodes.indices where status.nodes[i].datacenter == "dc2" { status.nodes[i].load = 40_000 }
+        })
+        #expect(refusal(RebuildPreflight.keyspaces(sourceDC: "dc2", requested: ["shop"], view: v)).contains("datacenter dc2 holds almost no data"))
     }
 
     @Test func theWrongSourceDatacenterIsRefusedBeforeAnythingStreams() throws {
@@ -168,7 +191,7 @@ struct HybridJobTests {
     @Test func aRebuildWaitsForItsTurnThenStreamsWithProgressAndSucceeds() throws {
         var w = RebuildWorkflow(sourceDC: "dc1", keyspaces: [], settings: settings())
         #expect(w.start() == .readCluster)
-        #expect(w.handle(.cluster(.success(try view(me: "10.20.1.21", allNormal)), now: 0)) == .readSources(["10.10.1.12", "10.10.1.11", "10.10.1.13"]))
+        #expect(w.handle(.cluster(.success(altered(try view(me: "10.20.1.21", allNormal))), now: 0)) == .readSources(["10.10.1.12", "10.10.1.11", "10.10.1.13"]))
         // 10.20.1.23 is rebuilding: this node waits.
         let busy = NodetoolNetstats(mode: .normal, plans: [.init(operation: "Rebuild", id: "x", transfers: [.init(peer: "10.20.1.23", direction: .sending, files: 1, bytes: 9, filesDone: 0, bytesDone: 1)])])
         #expect(w.handle(.sources([busy], unreadable: [:], now: 1)) == .wait(until: 11))
@@ -195,7 +218,7 @@ struct HybridJobTests {
     @Test func sourcesWhoseNetstatsCannotBeReadFailTheRunClosedWithTheWayOut() throws {
         var w = RebuildWorkflow(sourceDC: "dc1", keyspaces: [], settings: settings())
         _ = w.start()
-        _ = w.handle(.cluster(.success(try view(me: "10.20.1.21", allNormal)), now: 0))
+        _ = w.handle(.cluster(.success(altered(try view(me: "10.20.1.21", allNormal))), now: 0))
         guard case .finish(.failed, let reason) = w.handle(.sources([], unreadable: ["10.10.1.11": "Connection refused"], now: 0)) else { Issue.record("not failed"); return }
         #expect(reason.contains("10.10.1.11: Connection refused") && reason.contains("rebuild.maxParallelPerDatacenter: 0"))
     }
@@ -203,7 +226,7 @@ struct HybridJobTests {
     @Test func aStreamWithoutProgressForTheStallTimeoutIsKilledAndFails() throws {
         var w = RebuildWorkflow(sourceDC: "dc1", keyspaces: [], settings: settings { $0.maxParallelPerDatacenter = 0 })
         _ = w.start()
-        #expect(w.handle(.cluster(.success(try view(me: "10.20.1.21", allNormal)), now: 0)) == .rebuild(keyspace: nil, arguments: ["rebuild", "dc1"], timeout: StreamingSettings().timeout))
+        #expect(w.handle(.cluster(.success(altered(try view(me: "10.20.1.21", allNormal))), now: 0)) == .rebuild(keyspace: nil, arguments: ["rebuild", "dc1"], timeout: StreamingSettings().timeout))
         _ = w.handle(.progress(receiving(500, of: 1000), now: 10))
         #expect(w.handle(.progress(receiving(500, of: 1000), now: 60)) == .poll(until: 70))
         guard case .kill(let reason) = w.handle(.progress(receiving(500, of: 1000), now: 71)) else { Issue.record("not killed"); return }
@@ -215,7 +238,7 @@ struct HybridJobTests {
     @Test func aRebuildThatStreamedNothingFromASourceWithDataFails() throws {
         var w = RebuildWorkflow(sourceDC: "dc1", keyspaces: [], settings: settings { $0.maxParallelPerDatacenter = 0 })
         _ = w.start()
-        _ = w.handle(.cluster(.success(try view(me: "10.20.1.21", allNormal)), now: 0))
+        _ = w.handle(.cluster(.success(altered(try view(me: "10.20.1.21", allNormal))), now: 0))
         guard case .finish(.failed, let reason) = w.handle(.rebuildEnded(.succeeded, loadBytes: 1_000, now: 5)) else { Issue.record("not failed"); return }
         #expect(reason.contains("system.available_ranges"))
     }
@@ -223,7 +246,7 @@ struct HybridJobTests {
     @Test func aFailedRebuildSaysWhatNodetoolSaid() throws {
         var w = RebuildWorkflow(sourceDC: "dc1", keyspaces: ["shop"], settings: settings { $0.maxParallelPerDatacenter = 0 })
         _ = w.start()
-        _ = w.handle(.cluster(.success(try view(me: "10.20.1.21", allNormal)), now: 0))
+        _ = w.handle(.cluster(.success(altered(try view(me: "10.20.1.21", allNormal))), now: 0))
         guard case .finish(.failed, let reason) = w.handle(.rebuildEnded(.failed("error: Error while rebuilding node: Stream failed"), loadBytes: nil, now: 5)) else { Issue.record("not failed"); return }
         #expect(reason == "nodetool rebuild of shop failed: error: Error while rebuilding node: Stream failed")
     }

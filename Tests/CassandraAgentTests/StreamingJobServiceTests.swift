@@ -109,7 +109,7 @@ final class StreamingHarness: Sendable {
         let task = Task { try await service.run() }
         defer { task.cancel() }
         try await h.until("idle") { $0.state == .idle }
-        _ = await service.start(keyspaces: [], sourceDC: "dc1")
+        _ = await service.start(keyspaces: ["shop"], sourceDC: "dc1")
         try await h.until("the run to end") { $0.lastRun != nil }
         #expect(h.snapshot.value.lastRun?.reason?.contains("could not be read over JMX") == true)
         #expect(h.calls("rebuild").isEmpty)

@@ -23,6 +23,17 @@ public enum RebuildPreflight {
         guard !upNormal.isEmpty else {
             return .failure(Refusal("no node of datacenter \(sourceDC) is up and normal (UN) in nodetool status: there is nothing to copy from"))
         }
+        // A datacenter that replicates but holds next to nothing has not been rebuilt itself: copying from it
+        // copies nothing and marks the ranges available all the same.
+        let average = { (dc: String) -> Double in
+            let loads = view.nodes(in: dc).compactMap(\.load)
+            return loads.isEmpty ? 0 : Double(loads.reduce(0, +)) / Double(loads.count)
+        }
+        let fullest = datacenters.map(average).max() ?? 0
+        if fullest > Double(64 << 20), average(sourceDC) < fullest / 10 {
+            return .failure(Refusal("datacenter \(sourceDC) holds almost no data (\(Int64(average(sourceDC))) bytes per node on average, against \(Int64(fullest)) in the fullest datacenter): "
+                + "it has not been rebuilt itself; a rebuild from it would copy nothing and mark this node's ranges as available. Rebuild from the datacenter that holds the data"))
+        }
         guard view.mode == .normal else {
             return .failure(Refusal("this node is in mode \(view.mode.rawValue) (nodetool netstats); a rebuild needs NORMAL"))
         }
@@ -47,6 +58,10 @@ public enum RebuildPreflight {
         }
         for name in chosen {
             let keyspace = view.keyspaces.first { $0.name == name }!
+            if keyspace.datacenters == nil {
+                return .failure(Refusal("keyspace \(name) uses SimpleStrategy, which places replicas without regard to datacenters: a rebuild from \(sourceDC) finds no source for some of its ranges. "
+                    + "ALTER KEYSPACE \(name) WITH replication = {'class': 'NetworkTopologyStrategy', '\(sourceDC)': N, '\(local)': N} first (the runbooks do this for system_auth, system_distributed and system_traces), or name the keyspaces to rebuild with --keyspace"))
+            }
             if !keyspace.replicates(to: sourceDC) {
                 return .failure(Refusal("keyspace \(name) does not replicate to the source datacenter \(sourceDC) (replication: \(keyspace.replicationText)): "
                     + "a rebuild from \(sourceDC) would mark its ranges as available without copying any data, and every later rebuild of it would copy nothing. "
