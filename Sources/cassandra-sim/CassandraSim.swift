@@ -50,8 +50,8 @@ enum CassandraSimMain {
             wait(seconds: output.delay)
             FileIO.writeAll(fd: 1, output.stdout)
             FileIO.writeAll(fd: 2, output.stderr)
-            // A repair listens until its session ends on the server; killing this
-            // process (the agent's timeout) leaves the session running.
+            // A repair listens until its session ends on the server, a rebuild or decommission
+            // until its stream plan does; killing this process leaves them running.
             guard let waiting = output.waiting else { return output.exitCode }
             wait(seconds: 0.05)
             output = SimulatedNodetool.resume(waiting, directory: directory, now: wallClockSeconds())
@@ -78,7 +78,8 @@ struct CassandraSim: ParsableCommand {
         cassandra-sim nodetool --dir DIR --node ADDRESS ARGS...    nodetool on one node (real output formats)
         cassandra-sim systemctl --dir DIR --node ADDRESS ARGS...   systemctl for that node's cassandra.service
         """,
-        subcommands: [Init.self, Fault.self, Nodes.self, Clock.self, Repairs.self, PendingCompactions.self, Patch.self])
+        subcommands: [Init.self, Fault.self, Nodes.self, Clock.self, Repairs.self, PendingCompactions.self, Patch.self,
+                      Streams.self, StreamRate.self, AvailableRanges.self, ClearAvailableRanges.self, Bootstrap.self, KeyspaceReplication.self])
 }
 
 struct Init: ParsableCommand {
@@ -92,16 +93,22 @@ struct Init: ParsableCommand {
     @Option(name: .customLong("repair-seconds"), help: "How long a repair of one keyspace takes.") var repairSeconds = 1.0
     @Option(name: .customLong("start-seconds"), help: "How long a start takes before the node is UN (peers add the gossip delay).") var startSeconds = 0.0
     @Option(name: .customLong("sstable-bytes"), help: "Size of each SSTable's Data.db (hundreds of MiB for benchmarks).") var sstableBytes = 16_384
+    @Option(name: .customLong("stream-bytes-per-second"), help: "How fast rebuilds and decommissions stream (default 500000000: a node's data in about 3 s).") var streamBytesPerSecond = 500_000_000.0
+    @Option(name: .customLong("new-datacenter"), help: "A datacenter of --datacenters that has just joined: no user data on its nodes, no user keyspace replicating to it.") var newDatacenter: String?
 
     func run() throws {
         guard let cassandra = CassandraVersion(rawValue: version) else {
             throw ValidationError("--version must be one of 3.11, 4.0, 4.1, 5.0")
         }
+        guard streamBytesPerSecond > 0 else { throw ValidationError("--stream-bytes-per-second must be more than 0") }
         let directory = SimulationDirectory(dir)
         do {
-            var cluster = try SimulatedCluster.make(name: name, version: cassandra, datacenters: datacenters, gossipDelay: gossipDelay, repairSeconds: repairSeconds, now: wallClockSeconds())
+            var cluster = try SimulatedCluster.make(
+                name: name, version: cassandra, datacenters: datacenters, gossipDelay: gossipDelay, repairSeconds: repairSeconds,
+                now: wallClockSeconds(), newDatacenter: newDatacenter)
             if startSeconds > 0 { cluster.startSeconds = startSeconds }
             cluster.sstableBytes = sstableBytes
+            cluster.streamBytesPerSecond = streamBytesPerSecond
             try directory.create(cluster, simulator: CommandLine.arguments[0])
             print("created \(cluster.nodes.count) nodes of Cassandra \(cluster.release) in \(dir):")
             for node in cluster.nodes { print("  \(node.address)  \(node.datacenter)  \(node.rack)  \(directory.nodeDirectory(node.address))") }
@@ -113,7 +120,7 @@ struct Init: ParsableCommand {
 
 struct Fault: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Inject a fault into a node: fail-start, hang, exit1, garbage, slow (--seconds), repair-fail or repair-hang (its repairs never end, its nodetool repair never returns); --clear removes it.")
+        abstract: "Inject a fault into a node: fail-start, hang, exit1, garbage, slow (--seconds), repair-fail or repair-hang (its repairs never end, its nodetool repair never returns), stream-stall (its streams stop moving) or stream-fail (its streams fail); --clear removes it.")
 
     @Option(help: "The cluster directory.") var dir: String
     @Option(help: "The node's address.") var node: String
@@ -126,13 +133,10 @@ struct Fault: ParsableCommand {
             throw ValidationError("unknown fault '\(kind)'; one of \(SimulatedSystemctl.faultKinds.joined(separator: ", "))")
         }
         do {
-            try SimulationDirectory(dir).withState { (cluster: inout SimulatedCluster) throws(SimulationError) in
-                guard let index = cluster.nodes.firstIndex(where: { $0.address == node }) else { throw SimulationError("no node \(node)") }
-                if clear {
-                    if kind == "all" { cluster.nodes[index].faults = [:] } else { cluster.nodes[index].faults[kind] = nil }
-                } else {
-                    cluster.nodes[index].faults[kind] = kind == "slow" || kind == "slow-start" ? seconds : 1
-                }
+            let directory = SimulationDirectory(dir)
+            try directory.withState { (cluster: inout SimulatedCluster) throws(SimulationError) in
+                let value: Double? = clear ? nil : kind == "slow" || kind == "slow-start" ? seconds : 1
+                try cluster.setFault(kind, value: value, on: node, now: wallClockSeconds() + cluster.clockOffset, directory: directory)
             }
         } catch {
             throw ValidationError(error.description)
@@ -149,7 +153,8 @@ struct Nodes: ParsableCommand {
         do {
             let cluster = try SimulationDirectory(dir).load()
             for node in cluster.nodes {
-                let state = node.running ? (node.drained ? "drained" : "running") : node.unitState
+                let mode = node.decommissioned ? "decommissioned" : node.leaving ? "leaving" : node.joining ? "joining" : node.drained ? "drained" : "running"
+                let state = node.running ? mode : node.unitState
                 let faults = node.faults.keys.sorted().joined(separator: ",")
                 print("\(node.address)\t\(node.datacenter)\t\(node.rack)\t\(state)\(faults.isEmpty ? "" : "\tfaults: \(faults)")")
             }
@@ -239,5 +244,136 @@ struct Patch: ParsableCommand {
             throw ValidationError(error.description)
         }
         if fail { throw ValidationError("E: the simulated package manager failed") }
+    }
+}
+
+struct Streams: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the stream plans (rebuild, bootstrap, decommission) the servers run or ran (they outlive a killed nodetool).")
+
+    @Option(help: "The cluster directory.") var dir: String
+    @Flag(help: "Print them as JSON.") var json = false
+
+    func run() throws {
+        do {
+            let directory = SimulationDirectory(dir)
+            let plans = try directory.withState { (cluster: inout SimulatedCluster) throws(SimulationError) -> [StreamPlan] in
+                cluster.settleStreams(now: wallClockSeconds() + cluster.clockOffset, directory: directory)
+                return cluster.streamPlans
+            }
+            if json {
+                FileIO.writeAll(fd: 1, StreamPlan.json(plans))
+                return
+            }
+            for p in plans {
+                let peers = p.sessions.map(\.peer).joined(separator: ",")
+                print("\(p.id)\t\(p.operation.rawValue)\t\(p.owner)\t\(p.state.rawValue)\t\(Int(p.progress * 100))%\t\(p.bytes) bytes\t\(peers)\(p.failure.map { "\t\($0)" } ?? "")")
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct StreamRate: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stream-rate", abstract: "Set how fast rebuilds and decommissions stream, running ones included (bytes per second).")
+
+    @Option(help: "The cluster directory.") var dir: String
+    @Argument(help: "Bytes per second.") var bytesPerSecond: Double
+
+    func run() throws {
+        guard bytesPerSecond > 0 else { throw ValidationError("the rate must be more than 0") }
+        do {
+            let directory = SimulationDirectory(dir)
+            try directory.withState { (cluster: inout SimulatedCluster) throws(SimulationError) in
+                cluster.setStreamRate(bytesPerSecond, now: wallClockSeconds() + cluster.clockOffset, directory: directory)
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct AvailableRanges: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "available-ranges",
+        abstract: "Print a node's system.available_ranges: KEYSPACE<TAB>(start,end] per range a rebuild recorded as streamed.")
+
+    @Option(help: "The cluster directory.") var dir: String
+    @Argument(help: "The node's address.") var node: String
+
+    func run() throws {
+        do {
+            let directory = SimulationDirectory(dir)
+            let ranges = try directory.withState { (cluster: inout SimulatedCluster) throws(SimulationError) -> [String: [[Int64]]] in
+                cluster.settleStreams(now: wallClockSeconds() + cluster.clockOffset, directory: directory)
+                guard let found = cluster.node(node) else { throw SimulationError("no node \(node)") }
+                return found.availableRanges
+            }
+            for (keyspace, list) in ranges.sorted(by: { $0.key < $1.key }) {
+                for range in list { print("\(keyspace)\t(\(range[0]),\(range[1])]") }
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct ClearAvailableRanges: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clear-available-ranges",
+        abstract: "Delete a keyspace's rows of a node's system.available_ranges (the manual fix after a rebuild from the wrong datacenter).")
+
+    @Option(help: "The cluster directory.") var dir: String
+    @Argument(help: "The node's address.") var node: String
+    @Argument(help: "The keyspace.") var keyspace: String
+
+    func run() throws {
+        do {
+            try SimulationDirectory(dir).withState { (cluster: inout SimulatedCluster) throws(SimulationError) in
+                guard let index = cluster.nodes.firstIndex(where: { $0.address == node }) else { throw SimulationError("no node \(node)") }
+                cluster.nodes[index].availableRanges[keyspace] = nil
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct Bootstrap: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Make a node bootstrap for some seconds: UJ in status, Mode JOINING and a Bootstrap stream in netstats; then NORMAL.")
+
+    @Option(help: "The cluster directory.") var dir: String
+    @Argument(help: "The node's address.") var node: String
+    @Option(help: "How long the bootstrap streams.") var seconds = 10.0
+
+    func run() throws {
+        do {
+            let directory = SimulationDirectory(dir)
+            try directory.withState { (cluster: inout SimulatedCluster) throws(SimulationError) in
+                try cluster.startBootstrap(node, seconds: seconds, now: wallClockSeconds() + cluster.clockOffset, directory: directory)
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct KeyspaceReplication: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keyspace",
+        abstract: "ALTER KEYSPACE: give a keyspace a new replication (DC1:3,DC2:3 for NetworkTopologyStrategy, replication_factor:N for SimpleStrategy).")
+
+    @Option(help: "The cluster directory.") var dir: String
+    @Argument(help: "The keyspace.") var name: String
+    @Option(help: "DC:RF pairs, comma-separated, or replication_factor:N.") var replication: String
+
+    func run() throws {
+        do {
+            try SimulationDirectory(dir).withState { (cluster: inout SimulatedCluster) throws(SimulationError) in
+                try cluster.alterKeyspace(name, replication: replication)
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 }
