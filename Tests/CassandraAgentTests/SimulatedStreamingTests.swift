@@ -186,6 +186,51 @@ import Testing
         #expect(sim.nodetool("netstats", on: "127.0.2.1").stdout.contains("Not sending any streams."))
     }
 
+    @Test func withoutAKeyspaceEveryDistributedKeyspaceIsRebuilt() throws {
+        let sim = try Sim()
+        try sim.alter("shop", "DC1:3,DC2:3")
+        // SimpleStrategy system_distributed has ranges whose other replicas are all in DC2.
+        let simple = sim.nodetool("rebuild DC1", on: "127.0.2.1")
+        #expect(simple.exitCode == 1 && simple.stdout.contains("] in keyspace system_distributed\n"), "\(simple.stdout)")
+        try sim.alter("system_distributed", "DC1:3,DC2:3")
+        try sim.alter("system_traces", "DC1:3,DC2:3")
+        // system_auth (RF 1) is only warned about; shop and the altered ones stream.
+        let rebuild = sim.nodetool("rebuild DC1", on: "127.0.2.1")
+        #expect(rebuild.waiting != nil, "\(rebuild)")
+        let plan = try #require(try sim.state.streamPlans.first)
+        #expect(Set(plan.sessions.flatMap { $0.ranges.keys }) == ["shop", "system_distributed", "system_traces"])
+        #expect(plan.sessions.allSatisfy { $0.files.allSatisfy { $0.keyspace == "shop" } }, "system keyspaces hold next to nothing")
+    }
+
+    @Test func subrangesMustBeTheNodesAndExcludeLocalDCIsOnlyIn50() throws {
+        let sim = try Sim(.v5_0)
+        try sim.alter("shop", "DC1:3,DC2:3")
+        #expect(sim.nodetool("rebuild --exclude-local-dc DC2", on: "127.0.2.1").stdout
+            == Self.usage("Cannot set source data center to be local data center, when excludeLocalDataCenter flag is set"))
+        let state = try sim.state
+        let shop = try #require(state.keyspace("shop"))
+        let range = try #require(state.localRanges(of: state.nodes[3], keyspace: shop, ring: TokenRing(state)).first)
+        // The first half of one of its ranges.
+        let middle = range.start &+ Int64(bitPattern: UInt64(bitPattern: range.end &- range.start) / 2)
+        let inside = "(\(range.start),\(middle)]"
+        // With RF 3 over four nodes a node replicates three quarters of the ring: the rest is not its.
+        let four = try Sim(.v5_0, datacenters: "DC1:4x1", newDatacenter: nil)
+        let fourState = try four.state
+        let fourRing = TokenRing(fourState)
+        let theirs = try #require(fourRing.ranges.first { !fourState.localRanges(of: fourState.nodes[0], keyspace: shop, ring: fourRing).contains($0) })
+        let foreign = four.nodetool("rebuild -ks shop -ts (\(theirs.start),\(theirs.end)] DC1", on: "127.0.1.1")
+        #expect(foreign.stdout == Self.usage("The specified range (\(theirs.start),\(theirs.end)] is not a range that is owned by this node. Please ensure that all token ranges specified to be rebuilt belong to this node."))
+        let itself = sim.nodetool("rebuild -ks shop -ts \(inside) -s 127.0.2.1 DC1", on: "127.0.2.1")
+        #expect(itself.stdout == Self.usage("This host was specified as a source for rebuilding. Sources for a rebuild can only be other nodes in the cluster."))
+        let sub = sim.nodetool("rebuild -ks shop -ts \(inside) -s 127.0.1.2 DC1", on: "127.0.2.1")
+        #expect(sub.waiting != nil)
+        let plan = try #require(try sim.state.streamPlans.first)
+        #expect(plan.sessions.map(\.peer) == ["127.0.1.2"] && plan.sessions[0].ranges == ["shop": [[range.start, middle]]])
+        #expect(sim.nodetool("info", on: "127.0.2.1").stdout.contains("Decommissioning        : false\n"))
+        let v41 = try Sim(.v4_1)
+        #expect(v41.nodetool("rebuild --exclude-local-dc DC1", on: "127.0.2.1").stdout == Self.usage("Found unexpected parameters: [--exclude-local-dc]"))
+    }
+
     @Test(arguments: CassandraVersion.allCases)
     func decommissionRefusesToBreakAReplicationFactorFrom40On(version: CassandraVersion) throws {
         // shop has RF 3 in DC1 and DC1 has three nodes, as in the sample.
