@@ -55,6 +55,18 @@ public struct SimulatedCluster: Codable, Sendable, Equatable {
         public var previousGeneration: Int?
         /// What was done to the node, in order (drain, stop, start, patch), for tests to check.
         public var events: [String]?
+        /// Bytes of each user keyspace the node holds; nil: its load shared by the user
+        /// keyspaces that replicate to its datacenter (see `bytes(of:in:)`).
+        public var keyspaceBytes: [String: Int64]?
+        /// system.available_ranges: per keyspace, the ranges a rebuild or bootstrap
+        /// recorded as streamed, whether or not any data came (the rebuild trap).
+        public var availableRanges: [String: [[Int64]]] = [:]
+        /// Decommissioning: its tokens still in the ring, every peer shows it UL.
+        public var leaving = false
+        /// 5.0's DECOMMISSION_FAILED mode after a failed decommission (earlier versions stay LEAVING).
+        public var decommissionFailed = false
+        /// Left the ring: peers no longer list it; its own netstats says DECOMMISSIONED.
+        public var decommissioned = false
 
         /// Seconds from a start until the node is UN to itself (its JMX answers).
         func startTime(_ cluster: SimulatedCluster) -> Double { (cluster.startSeconds ?? 0) + (faults["slow-start"] ?? 0) }
@@ -79,6 +91,11 @@ public struct SimulatedCluster: Codable, Sendable, Equatable {
     public var startSeconds: Double?
     /// Size of each SSTable's Data.db (`cassandra-sim init --sstable-bytes`): small for tests, hundreds of MiB for benchmarks.
     public var sstableBytes = 16_384
+    /// Rebuilds, bootstraps and decommissions as the servers run them (see StreamPlan).
+    public var streamPlans: [StreamPlan] = []
+    /// How fast a stream plan moves (`cassandra-sim init --stream-bytes-per-second`, `stream-rate`):
+    /// the default streams a simulated node's 1.5 GB in about three seconds.
+    public var streamBytesPerSecond = 500_000_000.0
 
     /// The node's data directory, with this cluster's SSTable size.
     func dataFiles(_ root: String) -> SimulatedDataFiles {
@@ -117,20 +134,35 @@ public struct SimulatedCluster: Codable, Sendable, Equatable {
         return result
     }
 
-    public static func make(name: String, version: CassandraVersion, datacenters spec: String, gossipDelay: Double, repairSeconds: Double, now: Double) throws(SimulationError) -> SimulatedCluster {
+    /// `newDatacenter`: that datacenter has just joined the ring (the hybrid-cluster
+    /// start): its nodes hold no user data and no user keyspace replicates to it yet.
+    public static func make(name: String, version: CassandraVersion, datacenters spec: String, gossipDelay: Double, repairSeconds: Double, now: Double, newDatacenter: String? = nil) throws(SimulationError) -> SimulatedCluster {
+        let layout = try layout(spec)
+        if let newDatacenter {
+            guard layout.contains(where: { $0.dc == newDatacenter }) else { throw SimulationError("--new-datacenter \(newDatacenter) is not one of --datacenters") }
+            guard layout.count > 1 else { throw SimulationError("--new-datacenter needs another datacenter that holds the data") }
+        }
         var random = SeededRandom(seed: UInt64(truncatingIfNeeded: name.hashValueStable))
         var nodes: [Node] = []
-        for (d, dc) in try layout(spec).enumerated() {
+        for (d, dc) in layout.enumerated() {
             // Racks filled in order: nodes 1-2 in rack1, 3-4 in rack2, ...
             for n in 0..<(dc.racks * dc.perRack) {
                 let tokens = (0..<16).map { _ in Int64(bitPattern: random.next()) }.sorted()
-                nodes.append(Node(
+                var node = Node(
                     address: "127.0.\(d + 1).\(n + 1)", datacenter: dc.dc, rack: "rack\(n / dc.perRack + 1)",
                     hostID: random.uuid(), tokens: tokens, loadBytes: Int64(random.next() % 400_000_000) + 1_300_000_000,
-                    running: true, startedAt: 0, stoppedAt: nil, generation: Int(now) - 86_400 + d * 100 + n))
+                    running: true, startedAt: 0, stoppedAt: nil, generation: Int(now) - 86_400 + d * 100 + n)
+                if dc.dc == newDatacenter {
+                    // System tables only: about 100 KiB.
+                    node.loadBytes = 98_304 + Int64(n) * 1_536
+                    node.keyspaceBytes = [:]
+                } else {
+                    node.keyspaceBytes = ["shop": node.loadBytes]
+                }
+                nodes.append(node)
             }
         }
-        let dcs = Dictionary(uniqueKeysWithValues: try layout(spec).map { ($0.dc, min(3, $0.racks * $0.perRack)) })
+        let dcs = Dictionary(uniqueKeysWithValues: layout.filter { $0.dc != newDatacenter }.map { ($0.dc, min(3, $0.racks * $0.perRack)) })
         func table(_ name: String) -> Table { Table(name: name, id: random.hex(32)) }
         let keyspaces: [Keyspace] = [
             Keyspace(name: "system", strategy: "LocalStrategy", replication: [:], tables: [table("local"), table("peers_v2")]),
@@ -268,7 +300,7 @@ extension SimulationDirectory {
                 try FileIO.makeDirectories(configDirectory(node.address))
                 try FileIO.makeDirectories(nodeDirectory(node.address) + "/bin")
                 var generation = 0
-                try cluster.dataFiles(dataDirectory(node.address)).ensureData(cluster, nextGeneration: &generation)
+                try cluster.dataFiles(dataDirectory(node.address)).ensureData(cluster, node: node, nextGeneration: &generation)
                 cluster.nodes[cluster.nodes.firstIndex(of: node)!].sstableGeneration = generation
                 for tool in ["nodetool", "systemctl"] {
                     // A test fixture for humans and scripts; the agent itself takes an argument vector.

@@ -98,9 +98,10 @@ struct SimulatedDataFiles {
         }
     }
 
-    /// Every table of the user keyspaces has some data on a node.
-    func ensureData(_ cluster: SimulatedCluster, nextGeneration: inout Int) throws(SystemError) {
-        for keyspace in cluster.keyspaces where !NodetoolFormatters.systemKeyspaces.contains(keyspace.name) {
+    /// Every table of the user keyspaces the node holds data of has SSTables
+    /// (a node of a new datacenter has none until it is rebuilt).
+    func ensureData(_ cluster: SimulatedCluster, node: SimulatedCluster.Node, nextGeneration: inout Int) throws(SystemError) {
+        for keyspace in cluster.keyspaces where !NodetoolFormatters.systemKeyspaces.contains(keyspace.name) && cluster.bytes(of: keyspace, on: node) > 0 {
             for table in keyspace.tables {
                 let directory = tableDirectory(keyspace.name, table)
                 if liveDataFiles(directory).isEmpty {

@@ -4,7 +4,7 @@ import CassandraAgent
 /// node's rendered cassandra.yaml and cassandra-rackdc.properties and refuses,
 /// as Cassandra would, a file its version cannot load.
 public enum SimulatedSystemctl {
-    public static let faultKinds = ["fail-start", "hang", "exit1", "garbage", "slow", "repair-fail", "repair-hang", "slow-start"]
+    public static let faultKinds = ["fail-start", "hang", "exit1", "garbage", "slow", "repair-fail", "repair-hang", "slow-start", "stream-stall", "stream-fail"]
 
     public static func run(_ arguments: [String], directory: SimulationDirectory, node address: String, now: Double) -> SimulatedOutput {
         let words = arguments.filter { !$0.hasPrefix("-") }
@@ -19,6 +19,9 @@ public enum SimulatedSystemctl {
                     throw SimulationError("no node \(address) in the simulated cluster")
                 }
                 let now = now + cluster.clockOffset
+                cluster.settleStreams(now: now, directory: directory)
+                // A stopped node's streams fail with it (settled again after the verb).
+                defer { cluster.settleStreams(now: now, directory: directory) }
                 switch verb {
                 case "is-active":
                     let state = cluster.nodes[index].unitState
@@ -64,9 +67,13 @@ public enum SimulatedSystemctl {
 
     static func start(_ cluster: inout SimulatedCluster, _ index: Int, _ directory: SimulationDirectory, _ now: Double) -> SimulatedOutput {
         if cluster.nodes[index].running { return SimulatedOutput() }
-        let problems = cluster.nodes[index].faults["fail-start"] != nil
+        var problems = cluster.nodes[index].faults["fail-start"] != nil
             ? ["injected fault: the node fails to start"]
             : startupProblems(cluster, cluster.nodes[index], directory)
+        // StorageService.checkForEndpointCollision / prepareToJoin: bootstrap state DECOMMISSIONED.
+        if cluster.nodes[index].decommissioned {
+            problems = ["This node was decommissioned and will not rejoin the ring unless cassandra.override_decommission=true has been set, or all existing data is removed and the node is bootstrapped again"]
+        }
         guard problems.isEmpty else {
             cluster.nodes[index].unitState = "failed"
             let log = problems.map { "ERROR [main] CassandraDaemon.java:887 - Exception encountered during startup: \($0)\n" }.joined()
@@ -77,6 +84,9 @@ public enum SimulatedSystemctl {
         }
         cluster.nodes[index].running = true
         cluster.nodes[index].drained = false
+        // LEAVING lived in gossip and in memory only: a restarted node is NORMAL again.
+        cluster.nodes[index].leaving = false
+        cluster.nodes[index].decommissionFailed = false
         cluster.nodes[index].gossipEnabled = true
         cluster.nodes[index].binaryEnabled = true
         cluster.nodes[index].startedAt = now

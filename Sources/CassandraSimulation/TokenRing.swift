@@ -9,6 +9,14 @@ struct TokenRing {
         let start: Int64
         let end: Int64
 
+        /// Whether `other` lies inside this range (both (start, end], either may wrap).
+        func contains(_ other: Range) -> Bool {
+            if start == end { return true }
+            func offset(_ token: Int64) -> UInt64 { UInt64(bitPattern: token &- start) }
+            let width = offset(end), from = offset(other.start), to = offset(other.end)
+            return other.start != other.end && from < width && to <= width && to > 0 && from < to
+        }
+
         /// The fraction of the whole ring this range covers.
         var fraction: Double {
             let width = end &- start
@@ -18,9 +26,18 @@ struct TokenRing {
 
     let entries: [(token: Int64, node: SimulatedCluster.Node)]
 
-    /// Nodes whose tokens are in the ring (the simulation has no joining nodes).
-    init(_ cluster: SimulatedCluster) {
-        entries = cluster.nodes.filter { !$0.joining }.flatMap { node in node.tokens.map { ($0, node) } }.sorted { $0.token < $1.token }
+    /// Nodes whose tokens are normal tokens of the ring: not joining (pending tokens),
+    /// not decommissioned. `including` counts a joining node in (the ring after its
+    /// bootstrap), `excluding` takes one out (the ring after its decommission).
+    init(_ cluster: SimulatedCluster, including: String? = nil, excluding: String? = nil) {
+        entries = cluster.nodes.filter { ($0.address == including || (!$0.joining && !$0.decommissioned)) && $0.address != excluding }
+            .flatMap { node in node.tokens.map { ($0, node) } }.sorted { $0.token < $1.token }
+    }
+
+    /// The range of this ring that holds `token`: the one ending at the first token at or after it.
+    func range(containing token: Int64) -> Range {
+        let i = entries.firstIndex { $0.token >= token } ?? 0
+        return Range(start: entries[(i + entries.count - 1) % entries.count].token, end: entries[i].token)
     }
 
     /// Every range of the ring, each ending at one node's token.

@@ -50,8 +50,8 @@ enum CassandraSimMain {
             wait(seconds: output.delay)
             FileIO.writeAll(fd: 1, output.stdout)
             FileIO.writeAll(fd: 2, output.stderr)
-            // A repair listens until its session ends on the server; killing this
-            // process (the agent's timeout) leaves the session running.
+            // A repair listens until its session ends on the server, a rebuild or decommission
+            // until its stream plan does; killing this process leaves them running.
             guard let waiting = output.waiting else { return output.exitCode }
             wait(seconds: 0.05)
             output = SimulatedNodetool.resume(waiting, directory: directory, now: wallClockSeconds())
@@ -78,7 +78,8 @@ struct CassandraSim: ParsableCommand {
         cassandra-sim nodetool --dir DIR --node ADDRESS ARGS...    nodetool on one node (real output formats)
         cassandra-sim systemctl --dir DIR --node ADDRESS ARGS...   systemctl for that node's cassandra.service
         """,
-        subcommands: [Init.self, Fault.self, Nodes.self, Clock.self, Repairs.self, PendingCompactions.self, Patch.self])
+        subcommands: [Init.self, Fault.self, Nodes.self, Clock.self, Repairs.self, PendingCompactions.self, Patch.self,
+                      Streams.self, StreamRate.self, AvailableRanges.self, ClearAvailableRanges.self, Bootstrap.self, KeyspaceReplication.self])
 }
 
 struct Init: ParsableCommand {
@@ -92,16 +93,22 @@ struct Init: ParsableCommand {
     @Option(name: .customLong("repair-seconds"), help: "How long a repair of one keyspace takes.") var repairSeconds = 1.0
     @Option(name: .customLong("start-seconds"), help: "How long a start takes before the node is UN (peers add the gossip delay).") var startSeconds = 0.0
     @Option(name: .customLong("sstable-bytes"), help: "Size of each SSTable's Data.db (hundreds of MiB for benchmarks).") var sstableBytes = 16_384
+    @Option(name: .customLong("stream-bytes-per-second"), help: "How fast rebuilds and decommissions stream (default 500000000: a node's data in about 3 s).") var streamBytesPerSecond = 500_000_000.0
+    @Option(name: .customLong("new-datacenter"), help: "A datacenter of --datacenters that has just joined: no user data on its nodes, no user keyspace replicating to it.") var newDatacenter: String?
 
     func run() throws {
         guard let cassandra = CassandraVersion(rawValue: version) else {
             throw ValidationError("--version must be one of 3.11, 4.0, 4.1, 5.0")
         }
+        guard streamBytesPerSecond > 0 else { throw ValidationError("--stream-bytes-per-second must be more than 0") }
         let directory = SimulationDirectory(dir)
         do {
-            var cluster = try SimulatedCluster.make(name: name, version: cassandra, datacenters: datacenters, gossipDelay: gossipDelay, repairSeconds: repairSeconds, now: wallClockSeconds())
+            var cluster = try SimulatedCluster.make(
+                name: name, version: cassandra, datacenters: datacenters, gossipDelay: gossipDelay, repairSeconds: repairSeconds,
+                now: wallClockSeconds(), newDatacenter: newDatacenter)
             if startSeconds > 0 { cluster.startSeconds = startSeconds }
             cluster.sstableBytes = sstableBytes
+            cluster.streamBytesPerSecond = streamBytesPerSecond
             try directory.create(cluster, simulator: CommandLine.arguments[0])
             print("created \(cluster.nodes.count) nodes of Cassandra \(cluster.release) in \(dir):")
             for node in cluster.nodes { print("  \(node.address)  \(node.datacenter)  \(node.rack)  \(directory.nodeDirectory(node.address))") }
@@ -113,7 +120,7 @@ struct Init: ParsableCommand {
 
 struct Fault: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Inject a fault into a node: fail-start, hang, exit1, garbage, slow (--seconds), repair-fail or repair-hang (its repairs never end, its nodetool repair never returns); --clear removes it.")
+        abstract: "Inject a fault into a node: fail-start, hang, exit1, garbage, slow (--seconds), repair-fail or repair-hang (its repairs never end, its nodetool repair never returns), stream-stall (its streams stop moving) or stream-fail (its streams fail); --clear removes it.")
 
     @Option(help: "The cluster directory.") var dir: String
     @Option(help: "The node's address.") var node: String
@@ -125,18 +132,8 @@ struct Fault: ParsableCommand {
         guard SimulatedSystemctl.faultKinds.contains(kind) || (clear && kind == "all") else {
             throw ValidationError("unknown fault '\(kind)'; one of \(SimulatedSystemctl.faultKinds.joined(separator: ", "))")
         }
-        do {
-            try SimulationDirectory(dir).withState { (cluster: inout SimulatedCluster) throws(SimulationError) in
-                guard let index = cluster.nodes.firstIndex(where: { $0.address == node }) else { throw SimulationError("no node \(node)") }
-                if clear {
-                    if kind == "all" { cluster.nodes[index].faults = [:] } else { cluster.nodes[index].faults[kind] = nil }
-                } else {
-                    cluster.nodes[index].faults[kind] = kind == "slow" || kind == "slow-start" ? seconds : 1
-                }
-            }
-        } catch {
-            throw ValidationError(error.description)
-        }
+        let value: Double? = clear ? nil : kind == "slow" || kind == "slow-start" ? seconds : 1
+        try withCluster(dir) { (cluster, now, directory) throws(SimulationError) in try cluster.setFault(kind, value: value, on: node, now: now, directory: directory) }
     }
 }
 
@@ -149,7 +146,8 @@ struct Nodes: ParsableCommand {
         do {
             let cluster = try SimulationDirectory(dir).load()
             for node in cluster.nodes {
-                let state = node.running ? (node.drained ? "drained" : "running") : node.unitState
+                let mode = node.decommissioned ? "decommissioned" : node.leaving ? "leaving" : node.joining ? "joining" : node.drained ? "drained" : "running"
+                let state = node.running ? mode : node.unitState
                 let faults = node.faults.keys.sorted().joined(separator: ",")
                 print("\(node.address)\t\(node.datacenter)\t\(node.rack)\t\(state)\(faults.isEmpty ? "" : "\tfaults: \(faults)")")
             }

@@ -17,7 +17,14 @@ struct NodetoolFormatters {
         printPort ? "\(node.address):\(port)" : node.address
     }
 
-    var datacenters: [String] { Array(Set(cluster.nodes.map(\.datacenter))).sorted() }
+    /// The nodes in gossip's ring: a decommissioned node has left it, for every observer
+    /// (its own token metadata drops it too, StorageService.leaveRing).
+    var members: [SimulatedCluster.Node] { cluster.nodes.filter { !$0.decommissioned } }
+
+    var datacenters: [String] { Array(Set(members.map(\.datacenter))).sorted() }
+
+    /// The state letter of `status`: joining, leaving, else normal.
+    func stateLetter(_ node: SimulatedCluster.Node) -> String { node.joining ? "J" : node.leaving ? "L" : "N" }
 
     // MARK: status
 
@@ -45,12 +52,12 @@ struct NodetoolFormatters {
 
         func row(_ node: SimulatedCluster.Node) -> [String] {
             let owns = effective && !node.joining ? JavaFormat.percent(ownership?[node.address] ?? 0) : "?"
-            return [(seenUp(node) ? "U" : "D") + (node.joining ? "J" : "N"), address(node), NodetoolSize.format(node.loadBytes), "\(node.tokens.count)", owns, node.hostID, node.rack]
+            return [(seenUp(node) ? "U" : "D") + stateLetter(node), address(node), NodetoolSize.format(cluster.load(of: node)), "\(node.tokens.count)", owns, node.hostID, node.rack]
         }
         let header = ["--", "Address", "Load", "Tokens", ownsHeader, "Host ID", "Rack"]
         var lines: [String] = []
         if version == .v3_11 {
-            let addressWidth = max(cluster.nodes.map { address($0).count }.max() ?? 0, 7)
+            let addressWidth = max(members.map { address($0).count }.max() ?? 0, 7)
             let ownsWidth = effective ? 16 : 6
             func fixed(_ cells: [String]) -> String {
                 "\(cells[0])  \(ColumnTable.left(cells[1], addressWidth))  \(ColumnTable.left(cells[2], 9))  \(ColumnTable.left(cells[3], 11))  "
@@ -62,10 +69,10 @@ struct NodetoolFormatters {
             lines.append("")
         } else {
             // One table for all datacenters, so widths are shared across blocks.
-            let table = ColumnTable.format([header] + cluster.nodes.map(row), delimiter: "  ")
+            let table = ColumnTable.format([header] + members.map(row), delimiter: "  ")
             let formattedHeader = table[0]
             var formattedRows: [String: String] = [:]
-            for (node, line) in zip(cluster.nodes, table.dropFirst()) { formattedRows[node.address] = line }
+            for (node, line) in zip(members, table.dropFirst()) { formattedRows[node.address] = line }
             for dc in datacenters {
                 lines += blockHeader(dc) + [formattedHeader] + nodes(in: dc).map { formattedRows[$0.address]! } + [""]
             }
@@ -80,7 +87,7 @@ struct NodetoolFormatters {
     }
 
     func nodes(in dc: String) -> [SimulatedCluster.Node] {
-        cluster.nodes.filter { $0.datacenter == dc }
+        members.filter { $0.datacenter == dc }
     }
 
     // MARK: info
@@ -90,8 +97,8 @@ struct NodetoolFormatters {
         let native = node.binaryEnabled && !node.drained
         var lines: [(String, String)] = [("ID", node.hostID), ("Gossip active", "\(gossip)")]
         if version == .v3_11 { lines.append(("Thrift active", "false")) }
-        lines += [("Native Transport active", "\(native)"), ("Load", NodetoolSize.format(node.loadBytes))]
-        if version == .v5_0 { lines.append(("Uncompressed load", NodetoolSize.format(node.loadBytes * 17 / 10))) }
+        lines += [("Native Transport active", "\(native)"), ("Load", NodetoolSize.format(cluster.load(of: node)))]
+        if version == .v5_0 { lines.append(("Uncompressed load", NodetoolSize.format(cluster.load(of: node) * 17 / 10))) }
         lines += [
             ("Generation No", gossip ? "\(node.generation)" : "0"),
             ("Uptime (seconds)", "\(max(0, Int(now - max(node.startedAt, Double(node.generation)))))"),
@@ -105,10 +112,17 @@ struct NodetoolFormatters {
         ]
         if version >= .v4_0 { lines.append(("Network Cache", "size 8 MiB, overflow size: 0 bytes, capacity 128 MiB")) }
         lines.append(("Percent Repaired", "100.0%"))
-        // -T/--tokens: one "Token" line per token, as nodetool prints them.
-        lines += tokens ? node.tokens.map { ("Token", "\($0)") } : [("Token", "(invoke with -T/--tokens to see all \(node.tokens.count) tokens)")]
+        // -T/--tokens: one "Token" line per token, as nodetool prints them; a node out of the
+        // normal ring (joining, or decommissioned) is not joined (StorageService.isJoined).
+        if node.joining || node.decommissioned {
+            lines.append(("Token", "(node is not joined to the cluster)"))
+        } else {
+            lines += tokens ? node.tokens.map { ("Token", "\($0)") } : [("Token", "(invoke with -T/--tokens to see all \(node.tokens.count) tokens)")]
+        }
         if version == .v5_0 {
-            lines += [("Bootstrap state", "COMPLETED"), ("Bootstrap failed", "false"), ("Decommissioning", "false"), ("Decommission failed", "false")]
+            let bootstrap = node.decommissioned ? "DECOMMISSIONED" : node.joining ? "IN_PROGRESS" : "COMPLETED"
+            let decommissioning = cluster.streamPlans.contains { $0.isRunning && $0.operation == .unbootstrap && $0.owner == node.address }
+            lines += [("Bootstrap state", bootstrap), ("Bootstrap failed", "false"), ("Decommissioning", "\(decommissioning)"), ("Decommission failed", "\(node.decommissionFailed)")]
         }
         return lines.map { "\(ColumnTable.left($0.0, 23)): \($0.1)\n" }.joined()
     }
@@ -119,14 +133,16 @@ struct NodetoolFormatters {
         var out = ""
         for node in cluster.nodes {
             let up = seenUp(node)
-            let status = !up ? "shutdown,true" : node.joining ? "BOOT,\(node.tokens[0])" : "NORMAL,\(node.tokens[0])"
+            // A node that left keeps its LEFT state (with the expiry, three days on) in every peer's gossip.
+            let status = node.decommissioned ? "LEFT,\(node.tokens[0]),\(Int64((node.stoppedAt ?? now) * 1000) + 259_200_000)"
+                : !up ? "shutdown,true" : node.joining ? "BOOT,\(node.tokens[0])" : node.leaving ? "LEAVING,\(node.tokens[0])" : "NORMAL,\(node.tokens[0])"
             out += "/" + address(node) + "\n"
             // A restart reaches a peer with its new generation only once it has gossiped.
             let generation = node.address != observer && node.running && node.startedAt > 0 && !seenUp(node) ? node.previousGeneration ?? node.generation : node.generation
             out += "  generation:\(generation)\n"
             out += "  heartbeat:\(up ? max(1, Int(now) - node.generation) : 2_147_483_647)\n"
             var states: [(String, Int, String)] = [
-                ("STATUS", up ? 19 : 98231, status), ("LOAD", 143409, JavaFormat.double(node.loadBytes)),
+                ("STATUS", up ? 19 : 98231, status), ("LOAD", 143409, JavaFormat.double(cluster.load(of: node))),
                 ("SCHEMA", 87312, cluster.schemaVersion), ("DC", 8, node.datacenter), ("RACK", 10, node.rack),
                 ("RELEASE_VERSION", 4, cluster.release), ("INTERNAL_IP", 7, node.address), ("RPC_ADDRESS", 3, node.address),
                 ("NET_VERSION", 1, version == .v3_11 ? "11" : "12"), ("HOST_ID", 2, node.hostID),
@@ -148,20 +164,20 @@ struct NodetoolFormatters {
     // MARK: describecluster
 
     func describeCluster() -> String {
-        let reachable = cluster.nodes.filter(seenUp)
-        let unreachable = cluster.nodes.filter { !seenUp($0) }
+        let reachable = members.filter(seenUp)
+        let unreachable = members.filter { !seenUp($0) }
         var out = "Cluster Information:\n\tName: \(cluster.name)\n\tSnitch: org.apache.cassandra.locator.GossipingPropertyFileSnitch\n"
         out += "\tDynamicEndPointSnitch: enabled\n\tPartitioner: org.apache.cassandra.dht.Murmur3Partitioner\n\tSchema versions:\n"
         out += "\t\t\(cluster.schemaVersion): [\(reachable.map { address($0) }.joined(separator: ", "))]\n\n"
         if !unreachable.isEmpty { out += "\t\tUNREACHABLE: [\(unreachable.map { address($0) }.joined(separator: ", "))]\n" }
         out += "\n"
         guard version >= .v4_0 else { return out }
-        out += "Stats for all nodes:\n\tLive: \(reachable.count)\n\tJoining: \(cluster.nodes.filter(\.joining).count)\n\tMoving: 0\n\tLeaving: 0\n\tUnreachable: \(unreachable.count)\n\n"
+        out += "Stats for all nodes:\n\tLive: \(reachable.count)\n\tJoining: \(members.filter(\.joining).count)\n\tMoving: 0\n\tLeaving: \(members.filter(\.leaving).count)\n\tUnreachable: \(unreachable.count)\n\n"
         out += "Data Centers: \n"
         for dc in datacenters {
             out += "\t\(dc) #Nodes: \(nodes(in: dc).count) #Down: \(nodes(in: dc).filter { !seenUp($0) }.count)\n"
         }
-        out += "\nDatabase versions:\n\t\(cluster.release): [\(cluster.nodes.map { "\($0.address):7000" }.joined(separator: ", "))]\n\n"
+        out += "\nDatabase versions:\n\t\(cluster.release): [\(members.map { "\($0.address):7000" }.joined(separator: ", "))]\n\n"
         out += "Keyspaces:\n"
         for keyspace in cluster.keyspaces {
             let options = keyspace.replication.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
@@ -186,18 +202,6 @@ struct NodetoolFormatters {
     }
 
     // MARK: small ones
-
-    func netstats(_ node: SimulatedCluster.Node) -> String {
-        var out = "Mode: \(node.drained ? "DRAINED" : "NORMAL")\nNot sending any streams.\n"
-        out += "Read Repair Statistics:\nAttempted: 0\nMismatch (Blocking): 0\nMismatch (Background): 0\n"
-        out += ColumnTable.left("Pool Name", 25) + ColumnTable.right("Active", 10) + ColumnTable.right("Pending", 10)
-            + ColumnTable.right("Completed", 15) + ColumnTable.right("Dropped", 10) + "\n"
-        for pool in ["Large messages", "Small messages", "Gossip messages"] {
-            out += ColumnTable.left(pool, 25) + ColumnTable.right("n/a", 10) + ColumnTable.right("0", 10)
-                + ColumnTable.right("0", 15) + ColumnTable.right("0", 10) + "\n"
-        }
-        return out
-    }
 
     /// The node's pending tasks, spread over the user tables (only tables with pending work are listed).
     /// 3.11-4.1: `pending tasks: N`, `- ks.table: n` lines, an empty line; 5.0: one key/value table

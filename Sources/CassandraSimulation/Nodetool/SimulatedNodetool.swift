@@ -8,8 +8,9 @@ public struct SimulatedOutput: Sendable, Equatable {
     /// Seconds to wait before printing: slow nodes, a hung JMX (infinity).
     public var delay: Double = 0
     /// Set while the command is still running after printing this (a repair listening
-    /// for its session's end): pass it to `SimulatedNodetool.resume` for the rest.
-    public var waiting: RepairWait?
+    /// for its session's end, a rebuild or decommission for its stream plan's): pass it
+    /// to `SimulatedNodetool.resume` for the rest.
+    public var waiting: NodetoolWait?
 
     static func usage(_ message: String) -> SimulatedOutput {
         SimulatedOutput(stdout: "nodetool: \(message)\nSee 'nodetool help' or 'nodetool help <command>'.\n", exitCode: 1)
@@ -38,6 +39,7 @@ public enum SimulatedNodetool {
                 }
                 let now = now + cluster.clockOffset
                 cluster.settleRepairs(now: now)
+                cluster.settleStreams(now: now, directory: directory)
                 return run(arguments, cluster: &cluster, index: index, directory: directory, now: now)
             }
         } catch {
@@ -46,22 +48,28 @@ public enum SimulatedNodetool {
     }
 
     /// What a running command prints next, by `now` (wall clock; the cluster's offset is added).
-    public static func resume(_ waiting: RepairWait, directory: SimulationDirectory, now: Double) -> SimulatedOutput {
+    public static func resume(_ waiting: NodetoolWait, directory: SimulationDirectory, now: Double) -> SimulatedOutput {
         do {
             return try directory.withState { (cluster: inout SimulatedCluster) throws(SimulationError) -> SimulatedOutput in
-                SimulatedRepair.advance(waiting, &cluster, now: now + cluster.clockOffset)
+                switch waiting {
+                case .repair(let repair): SimulatedRepair.advance(repair, &cluster, now: now + cluster.clockOffset)
+                case .stream(let stream): SimulatedStreaming.waitForPlan(stream, &cluster, directory: directory, now: now + cluster.clockOffset)
+                }
             }
         } catch {
             return SimulatedOutput(stderr: "cassandra-sim: \(error.message)\n", exitCode: 3)
         }
     }
 
-    static func run(_ rawArguments: [String], cluster: inout SimulatedCluster, index: Int, directory: SimulationDirectory, now: Double) -> SimulatedOutput {
-        let node = cluster.nodes[index]
-        guard node.running, !node.starting(cluster, at: now) else {
+    static func run(_ rawArguments: [String], cluster: inout SimulatedCluster, index localIndex: Int, directory: SimulationDirectory, now: Double) -> SimulatedOutput {
+        // Remote JMX: `-h ADDRESS` of another node runs the command as that node.
+        let (host, port) = RemoteHost.find(in: rawArguments)
+        let index = RemoteHost.target(host, local: localIndex, cluster)
+        guard let index, cluster.nodes[index].running, !cluster.nodes[index].starting(cluster, at: now) else {
             let cause = cluster.version == .v3_11 ? "Connection refused (Connection refused)" : "Connection refused"
-            return SimulatedOutput(stderr: "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: '\(cause)'.\n", exitCode: 1)
+            return SimulatedOutput(stderr: "nodetool: Failed to connect to '\(host ?? "127.0.0.1"):\(port ?? "7199")' - ConnectException: '\(cause)'.\n", exitCode: 1)
         }
+        let node = cluster.nodes[index]
         if node.faults["hang"] != nil { return SimulatedOutput(delay: .infinity) }
         if node.faults["exit1"] != nil { return .usage("Injected failure: JMX returned an error") }
         if node.faults["garbage"] != nil { return SimulatedOutput(stdout: "\u{1}\u{7f}garbage ☠ output\nnot: nodetool\n\t\t?\n") }
@@ -118,7 +126,11 @@ public enum SimulatedNodetool {
             }
             result = SimulatedOutput()
         case "netstats":
-            result = SimulatedOutput(stdout: format.netstats(node))
+            result = SimulatedOutput(stdout: format.netstats(node, humanReadable: args.contains("-H") || args.contains("--human-readable")))
+        case "rebuild":
+            result = SimulatedRebuild.run(args, &cluster, index: index, directory: directory, now: now)
+        case "decommission":
+            result = SimulatedDecommission.run(args, &cluster, index: index, directory: directory, now: now)
         case "compactionstats":
             result = SimulatedOutput(stdout: format.compactionStats(node))
         case "stop":
@@ -192,7 +204,7 @@ public enum SimulatedNodetool {
         let files = cluster.dataFiles(directory.dataDirectory(cluster.nodes[index].address))
         var generation = cluster.nodes[index].sstableGeneration
         do {
-            try files.ensureData(cluster, nextGeneration: &generation)
+            try files.ensureData(cluster, node: cluster.nodes[index], nextGeneration: &generation)
             if compact { try files.compact(keyspaces, nextGeneration: &generation) } else { try files.flush(keyspaces, nextGeneration: &generation) }
         } catch {
             return .server(error.description, exception: "java.io.IOException", frame: "org.apache.cassandra.db.ColumnFamilyStore.forceFlush(ColumnFamilyStore.java:1003)")

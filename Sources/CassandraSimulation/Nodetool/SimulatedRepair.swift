@@ -59,7 +59,7 @@ enum SimulatedRepair {
                     return SimulatedOutput(stdout: out.stdout, stderr: "cassandra-sim: repair session \(id) vanished\n", exitCode: 3)
                 }
                 if session.isRunning {
-                    out.waiting = wait
+                    out.waiting = .repair(wait)
                     return out
                 }
                 if session.state != .completed {

@@ -47,7 +47,7 @@ enum SimulatedSnapshots {
         }
         var generation = cluster.nodes[index].sstableGeneration
         do {
-            try data.ensureData(cluster, nextGeneration: &generation)
+            try data.ensureData(cluster, node: cluster.nodes[index], nextGeneration: &generation)
             try data.takeSnapshot(tagText, keyspaces: keyspaces, createdAt: now, ttlSeconds: ttl.flatMap(seconds))
         } catch {
             return .server(error.description, exception: "java.io.IOException", frame: "org.apache.cassandra.service.StorageService.takeSnapshot(StorageService.java:4237)", stdout: requested)
