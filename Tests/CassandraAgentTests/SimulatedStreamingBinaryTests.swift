@@ -3,12 +3,10 @@ import Testing
 @testable import CassandraAgent
 @testable import CassandraSimulation
 
-/// The same through the `cassandra-sim` binary, the way the lead's end-to-end tests and
+/// Streaming through the `cassandra-sim` binary, the way end-to-end tests and
 /// the agent drive it: the hybrid start, ALTER KEYSPACE, the trap and its manual fix,
 /// and a rebuild that outlives its killed nodetool.
 @Suite struct SimulatedStreamingBinaryTests {
-    typealias Cluster = SimulatedClusterTests.Cluster
-
     static func sim(_ arguments: [String]) throws -> ProcessResult {
         try runProcess(Paths.simulatorExecutable, arguments)
     }
