@@ -3,12 +3,10 @@ import Testing
 @testable import CassandraAgent
 @testable import CassandraSimulation
 
-/// The same through the `cassandra-sim` binary, the way the lead's end-to-end tests and
+/// Streaming through the `cassandra-sim` binary, the way end-to-end tests and
 /// the agent drive it: the hybrid start, ALTER KEYSPACE, the trap and its manual fix,
 /// and a rebuild that outlives its killed nodetool.
 @Suite struct SimulatedStreamingBinaryTests {
-    typealias Cluster = SimulatedClusterTests.Cluster
-
     static func sim(_ arguments: [String]) throws -> ProcessResult {
         try runProcess(Paths.simulatorExecutable, arguments)
     }
@@ -66,5 +64,15 @@ import Testing
         let quick = try nodetool(["rebuild", "--keyspace", "shop", "DC1"])
         #expect(quick.exitCode == 0 && quick.stdout.isEmpty && quick.stderr.isEmpty, "\(quick.stderr)")
         #expect(try Self.sim(["nodes", "--dir", dir]).stdout.contains("127.0.2.1\tDC2\track1\trunning\n"))
+
+        // A bootstrap shows as joining until its seconds are up.
+        #expect(try Self.sim(["bootstrap", "--dir", dir, "127.0.1.3", "--seconds", "30"]).exitCode == 0)
+        #expect(try nodetool(["status"]).stdout.contains("UJ  127.0.1.3"))
+        #expect(try Self.sim(["nodes", "--dir", dir]).stdout.contains("127.0.1.3\tDC1\track3\tjoining\n"))
+        #expect(try Self.sim(["clock", "--dir", dir, "--advance", "31"]).exitCode == 0)
+        #expect(try nodetool(["status"]).stdout.contains("UN  127.0.1.3"))
+        // DC2 now holds shop with RF 3 on three nodes: a decommission there is refused.
+        let refused = try nodetool(["decommission"])
+        #expect(refused.exitCode == 1 && refused.stdout.hasPrefix("nodetool: Unsupported operation: Not enough live nodes to maintain replication factor in keyspace shop (RF = 3, N = 3)."))
     }
 }

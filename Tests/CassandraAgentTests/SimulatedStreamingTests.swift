@@ -130,6 +130,7 @@ import Testing
         let mine = sim.nodetool("netstats", on: "127.0.2.1").stdout
         #expect(mine.hasPrefix("Mode: NORMAL\nRebuild \(plan.id)\n    /127.0.1."))
         #expect(mine.contains("        Receiving ") && !mine.contains("Not sending any streams."))
+        #expect(try NodetoolNetstats.parse(mine) == .init(mode: .normal, streaming: true), "the agent's parser reads it")
         let source = plan.sessions[0].peer
         let theirs = sim.nodetool("netstats", on: source).stdout
         #expect(theirs.hasPrefix("Mode: NORMAL\nRebuild \(plan.id)\n    /127.0.2.1\n        Sending \(plan.sessions[0].files.count) files, \(plan.sessions[0].bytes) bytes total. Already sent 0 files (0.00%), 0 bytes total (0.00%)\n"), "\(theirs)")
@@ -262,6 +263,8 @@ import Testing
         #expect(netstats.contains("        Sending ") && !plan.sessions.isEmpty)
         #expect(sim.nodetool("netstats", on: plan.sessions[0].peer).stdout.contains("        Receiving "))
         if version >= .v4_0 { #expect(sim.nodetool("describecluster", on: "127.0.1.1").stdout.contains("\tLeaving: 1\n")) }
+        if version == .v5_0 { #expect(sim.nodetool("info", on: leaving).stdout.contains("Decommissioning        : true\n")) }
+        #expect(try NodetoolGossipInfo.parse(sim.nodetool("gossipinfo", on: "127.0.1.2").stdout).endpoint(leaving)?.status?.hasPrefix("LEAVING,") == true)
         let again = sim.nodetool("decommission", on: leaving)
         #expect(again.stdout == (version == .v5_0 ? sample("decommission-inprogress-5.0.txt") : Self.usage("Node is still decommissioning. Check nodetool netstats.")))
         #expect(again.exitCode == (version == .v5_0 ? 0 : 1))
@@ -275,10 +278,14 @@ import Testing
         let info = sim.nodetool("info", on: leaving).stdout
         #expect(info.contains("Gossip active          : false\n") && info.contains("Token                  : (node is not joined to the cluster)\n"))
         #expect(!sim.nodetool("status", on: leaving).stdout.contains(leaving), "its own ring dropped it too")
+        #expect(try NodetoolGossipInfo.parse(sim.nodetool("gossipinfo", on: "127.0.1.2").stdout).endpoint(leaving)?.status?.hasPrefix("LEFT,") == true)
+        #expect(sim.nodetool("statusbinary", on: leaving).stdout == "not running\n")
         let third = sim.nodetool("decommission", on: leaving)
         #expect(third.stdout == (version == .v5_0 ? sample("decommission-already-5.0.txt") : Self.usage("Unsupported operation: local node is not a member of the token ring yet")))
         let received = try sim.state.nodes.prefix(3).reduce(Int64(0)) { $0 + ($1.keyspaceBytes?["shop"] ?? 0) }
         #expect(received > 0 && sim.dataFiles(plan.sessions[0].peer, "shop").count > 4, "the receivers got its data")
+        let start = SimulatedSystemctl.run(["restart", "cassandra"], directory: sim.directory, node: leaving, now: sim.now)
+        #expect(start.exitCode == 1, "a decommissioned node does not rejoin")
     }
 
     @Test(arguments: [CassandraVersion.v4_1, .v5_0])
