@@ -57,7 +57,7 @@ cli() { local node=$1; shift; "$bin/cassandra-agent" "$@" --config "$demo/$node/
 sleep 4
 
 echo "# The hybrid checklist on 127.0.2.1 (status): what the runbook still asks for"
-cli 127.0.2.1 status --json | jq -r '.hybrid.items[] | "  \(if .inPlace then "ok     " else "MISSING" end) \(.item): \(.detail)"'
+{ cli 127.0.2.1 status --json || true; } | jq -r '.hybrid.items[] | "  \(if .inPlace then "ok     " else "MISSING" end) \(.item): \(.detail)"'
 
 echo; echo "# A rebuild from a datacenter that does not exist, and one before ALTER KEYSPACE: refused, nothing streams"
 cli 127.0.2.1 job start rebuild --source-dc managed
@@ -80,7 +80,7 @@ while (( SECONDS < deadline )); do
   out=""
   for node in "${new[@]}"; do
     out+=$(cli "$node" jobs --json | jq -r --arg n "$node" '.rebuild as $r |
-      if $r.current then "  \($n)  \($r.current.step)  \(($r.current.bytesDone // 0) / 1048576 | floor) of \(($r.current.bytes // 0) / 1048576 | floor) MiB  \($r.current.postponed // "" | .[0:70])"
+      if $r.current then "  \($n)  \($r.current.step)  \(if $r.current.bytes then "\($r.current.bytesDone / 1048576 | floor) of \($r.current.bytes / 1048576 | floor) MiB" else "" end)  \($r.current.postponed // "" | .[0:80])"
       else "  \($n)  \($r.lastRun.result // "-")" end')$'\n'
   done
   [[ -t 1 ]] && printf '\033[H\033[J'
@@ -108,6 +108,7 @@ for _ in $(seq 60); do
 done
 cli 127.0.1.3 jobs --json | jq -r '"  " + .decommission.lastRun.result + ": " + .decommission.lastRun.reason'
 sleep 2
+echo "# Its status says it has left; nothing pages:"
 cli 127.0.1.3 status || true
 echo
 echo "Agents' logs: $demo/*/agent.log. Stopping the agents."

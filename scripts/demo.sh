@@ -134,3 +134,6 @@ echo "Agents' logs: $demo/node*/agent.log; rendered files: $demo/sim/nodes/*/con
 
 echo; echo "# Rolling-restart patch windows: a 6-node, 3-rack cluster with one agent per node (scripts/demo-patching.sh):"
 bash scripts/demo-patching.sh --no-build
+
+echo; echo "# Adding a datacenter (hybrid cluster): checklist, rebuilds in turns, a decommission (scripts/demo-hybrid.sh):"
+bash scripts/demo-hybrid.sh --no-build

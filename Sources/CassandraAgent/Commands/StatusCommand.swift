@@ -28,7 +28,8 @@ public enum StatusCommand {
             return "\u{1B}[\(code)m\(text)\u{1B}[0m"
         }
         var out = "\(d.node): \(paint(d.health, d.health.rawValue.uppercased()))\n"
-        for check in d.checks where check.level != .ok {
+        // Problems, and the one fact an operator must not miss even when it is fine: the node has left the cluster.
+        for check in d.checks where check.level != .ok || check.reason == "node.left" {
             let age = check.ageSeconds.map { " (\($0) s ago)" } ?? ""
             out += "  \(paint(check.level, check.level.rawValue.uppercased())) \(check.name): \(check.message)\(age)\n"
         }

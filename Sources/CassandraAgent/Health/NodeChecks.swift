@@ -82,7 +82,8 @@ enum NodeChecks {
                            "\(entry.certificate.subject) in \(entry.store) expires in \(left / 86_400) day(s), on \(Timestamp.iso8601(entry.certificate.notAfter)); renew it and update the file")
             }
         }
-        if let pending = r.pendingRestart {
+        let left = NodeMembership.left(decommission: inputs.jobs.first { $0.kind == .decommission }, observation: inputs.observation) != nil
+        if let pending = r.pendingRestart, !left {
             checks.add("restart", .warning, "restart.pending",
                        "Cassandra must restart to pick up \(pending.settings.joined(separator: ", ")); the rolling restart does it in the patch window, or restart it yourself",
                        at: pending.since)
