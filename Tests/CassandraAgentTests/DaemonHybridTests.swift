@@ -15,7 +15,7 @@ final class HybridCluster: @unchecked Sendable {
     func socket(_ node: String) -> String { home(node) + "/agent.sock" }
 
     /// `layout`: cassandra-sim's --datacenters; `agentsOn`: the nodes that run an agent.
-    init(layout: String, newDatacenter: String? = nil, agentsOn nodes: [String], streamRate: Int = 300_000_000, extra: String = "") throws {
+    init(layout: String, newDatacenter: String? = nil, agentsOn nodes: [String], streamRate: Int = 300_000_000, stallTimeout: String = "20s", extra: String = "") throws {
         self.nodes = nodes
         chmod(dir.path, 0o755)
         let made = try runProcess(Paths.simulatorExecutable, ["init", "--dir", sim, "--version", "4.1", "--datacenters", layout, "--name", "Demo", "--gossip-delay", "0.5",
@@ -45,7 +45,7 @@ final class HybridCluster: @unchecked Sendable {
             settings:
               data_file_directories: [\(sim)/nodes/\(node)/data]
               commitlog_directory: \(sim)/nodes/\(node)
-            rebuild: {pollInterval: 200ms, stallTimeout: 20s, stagger: 1s}
+            rebuild: {pollInterval: 200ms, stallTimeout: \(stallTimeout), stagger: 1s}
             decommission: {pollInterval: 200ms, stallTimeout: 20s}
             \(extra)
             """)
@@ -161,6 +161,24 @@ final class HybridCluster: @unchecked Sendable {
         // The data came in: the rebuilt node holds SSTables of shop.
         let data = try FileManager.default.subpathsOfDirectory(atPath: cluster.sim + "/nodes/\(first)/data")
         #expect(data.contains { $0.hasPrefix("shop/") && $0.hasSuffix("-Data.db") })
+    }
+
+    @Test func aRebuildWhoseStreamStallsFailsWithTheReasonAndFreesTheNode() async throws {
+        let node = "127.0.2.1"
+        let cluster = try HybridCluster(layout: "DC1:3x1,DC2:1x1", newDatacenter: "DC2", agentsOn: [node], stallTimeout: "2s")
+        #expect(try cluster.sim(["keyspace", "shop", "--replication", "DC1:3,DC2:1"]).exitCode == 0)
+        _ = try cluster.sim(["fault", "--node", node, "stream-stall"])
+        try cluster.startAgents()
+        #expect(try await cluster.ready())
+        #expect(try cluster.agent(node, ["job", "start", "rebuild", "--source-dc", "DC1", "--keyspace", "shop"]).exitCode == 0)
+        #expect(try await cluster.waitFor(30) { cluster.job(node, "rebuild")?.lastRun != nil })
+        let last = try #require(cluster.job(node, "rebuild")?.lastRun)
+        #expect(last.result == "failed")
+        #expect(last.reason?.contains("the rebuild of shop stalled: no new bytes streamed for") == true, "\(last.reason ?? "")")
+        #expect(last.reason?.contains("Cassandra may still be streaming") == true)
+        // The node is free for other jobs, and the warning stays in status.
+        #expect(cluster.status(node)?.checks.contains { $0.reason == "rebuild.failed" } == true)
+        #expect(try cluster.state().streamPlans.first?.isRunning == true, "the stalled stream goes on inside Cassandra, as it would")
     }
 
     @Test func aDecommissionThatWouldBreakAReplicaCountIsRefusedAndASafeOneLeavesTheNodeGoneNotBroken() async throws {
