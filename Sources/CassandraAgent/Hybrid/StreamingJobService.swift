@@ -165,19 +165,15 @@ public actor StreamingJobService: Service {
                 await interrupt.wait(until: until, clock: deps.clock)
                 event = .timer(now: max(until, deps.clock.now()))
             case .rebuild(_, let arguments, let timeout):
-                await deps.lease.beginStep(request.run.id, "nodetool \(arguments.joined(separator: " "))")
-                child = LongCommand(nodetool: nodetool, arguments: arguments, timeout: timeout)
+                child = await launch(arguments, timeout: timeout, runID: request.run.id, nodetool: nodetool)
                 event = .progress(nil, now: deps.clock.now())
             case .poll(let until):
-                guard let running = child else { return finish(.failed, "internal error: no rebuild running") }
-                if let ended = await running.wait(until: until, clock: deps.clock, interrupt: interrupt) {
-                    child = nil
-                    await deps.lease.endStep(request.run.id)
-                    if stopFlag.value { return }
+                switch await poll(&child, until: until, runID: request.run.id, nodetool: nodetool) {
+                case .stopped: return
+                case .progress(let netstats): event = .progress(netstats, now: deps.clock.now())
+                case .ended(let ended):
                     let load = try? await nodetool.info().load
                     event = .rebuildEnded(ended.outcome, loadBytes: load, now: deps.clock.now())
-                } else {
-                    event = .progress(try? await nodetool.netstats(), now: deps.clock.now())
                 }
             case .kill:
                 child?.kill()
@@ -205,23 +201,13 @@ public actor StreamingJobService: Service {
             case .readCluster:
                 event = .cluster(await reader.view(requested: request.keyspaces), now: deps.clock.now())
             case .decommission(let arguments, let timeout):
-                await deps.lease.beginStep(request.run.id, "nodetool decommission")
-                child = LongCommand(nodetool: nodetool, arguments: arguments, timeout: timeout)
+                child = await launch(arguments, timeout: timeout, runID: request.run.id, nodetool: nodetool)
                 event = .progress(nil, now: deps.clock.now())
             case .poll(let until):
-                if let running = child {
-                    if let ended = await running.wait(until: until, clock: deps.clock, interrupt: interrupt) {
-                        child = nil
-                        await deps.lease.endStep(request.run.id)
-                        if stopFlag.value { return }
-                        event = .ended(ended.outcome, stdout: ended.stdout, now: deps.clock.now())
-                    } else {
-                        event = .progress(try? await nodetool.netstats(), now: deps.clock.now())
-                    }
-                } else {
-                    // Following a decommission that nodetool said was already under way.
-                    await interrupt.wait(until: until, clock: deps.clock)
-                    event = .progress(try? await nodetool.netstats(), now: deps.clock.now())
+                switch await poll(&child, until: until, runID: request.run.id, nodetool: nodetool) {
+                case .stopped: return
+                case .progress(let netstats): event = .progress(netstats, now: deps.clock.now())
+                case .ended(let ended): event = .ended(ended.outcome, stdout: ended.stdout, now: deps.clock.now())
                 }
             case .kill:
                 child?.kill()
@@ -233,6 +219,36 @@ public actor StreamingJobService: Service {
     }
 
     var interrupted: Bool { cancelRequested || stopFlag.value }
+
+    // MARK: the long command, shared by both workflows
+
+    enum Polled {
+        case ended(LongCommand.Ended)
+        case progress(NodetoolNetstats?)
+        /// The agent is stopping: the run stays journalled and is recorded interrupted at the next start.
+        case stopped
+    }
+
+    /// Starts the long nodetool command as the job's step (a reconcile install waits for it).
+    func launch(_ arguments: [String], timeout: Double, runID: String, nodetool: NodetoolClient) async -> LongCommand {
+        await deps.lease.beginStep(runID, "nodetool \(arguments.joined(separator: " "))")
+        return LongCommand(nodetool: nodetool, arguments: arguments, timeout: timeout)
+    }
+
+    /// Waits until `until` or the command's end; then its end, or a netstats reading. Without
+    /// a command (a decommission already under way, followed), only the reading.
+    func poll(_ child: inout LongCommand?, until: Double, runID: String, nodetool: NodetoolClient) async -> Polled {
+        guard let running = child else {
+            await interrupt.wait(until: until, clock: deps.clock)
+            return .progress(try? await nodetool.netstats())
+        }
+        guard let ended = await running.wait(until: until, clock: deps.clock, interrupt: interrupt) else {
+            return .progress(try? await nodetool.netstats())
+        }
+        child = nil
+        await deps.lease.endStep(runID)
+        return stopFlag.value ? .stopped : .ended(ended)
+    }
 
     // MARK: journal and snapshot
 
