@@ -181,6 +181,25 @@ final class HybridCluster: @unchecked Sendable {
         #expect(try cluster.state().streamPlans.first?.isRunning == true, "the stalled stream goes on inside Cassandra, as it would")
     }
 
+    @Test func anAgentKilledMidRebuildShowsTheRunInterruptedNotRunningForever() async throws {
+        let node = "127.0.2.1"
+        // Slow enough that the kill lands while it streams.
+        let cluster = try HybridCluster(layout: "DC1:3x1,DC2:1x1", newDatacenter: "DC2", agentsOn: [node], streamRate: 20_000_000)
+        #expect(try cluster.sim(["keyspace", "shop", "--replication", "DC1:3,DC2:1"]).exitCode == 0)
+        try cluster.startAgents()
+        #expect(try await cluster.ready())
+        #expect(try cluster.agent(node, ["job", "start", "rebuild", "--source-dc", "DC1", "--keyspace", "shop"]).exitCode == 0)
+        #expect(try await cluster.waitFor(20) { (cluster.job(node, "rebuild")?.current?.bytesDone ?? 0) > 0 })
+        let agent = try #require(cluster.agents[node])
+        kill(agent.processIdentifier, SIGKILL)
+        agent.waitUntilExit()
+        try cluster.startAgents()
+        #expect(try await cluster.waitFor(20) { cluster.job(node, "rebuild")?.lastRun?.result == "interrupted" })
+        let job = try #require(cluster.job(node, "rebuild"))
+        #expect(job.current == nil && job.state == .idle)
+        #expect(job.lastRun?.reason?.contains("streaming may go on inside Cassandra") == true)
+    }
+
     @Test func aDecommissionThatWouldBreakAReplicaCountIsRefusedAndASafeOneLeavesTheNodeGoneNotBroken() async throws {
         let leaving = "127.0.1.4"
         let cluster = try HybridCluster(layout: "DC1:4x1", agentsOn: [leaving])
