@@ -62,6 +62,10 @@ public actor BackupService: Service {
     var retry: JobRunRecord?
     var running: JobRunRecord?
     var listedDestination: String?
+    /// True while no snapshot of the agent's can be on the node: the start-up clear found none
+    /// left (or cleared them), and every run since cleared its own. A run then skips listing the
+    /// node's snapshots (one nodetool run less for every backup); any doubt lists them again.
+    var snapshotsKnownClear = false
     nonisolated let uploadProgress = Published<(files: Int, bytes: Int64)>((0, 0))
 
     public init(_ dependencies: Dependencies) {
@@ -143,6 +147,7 @@ public actor BackupService: Service {
         await refreshListing(desired)
         let nodetool = nodetoolClient(desired)
         let cleared = await clearLeftovers(nodetool, except: nil)
+        snapshotsKnownClear = cleared.failure == nil
         if let failure = cleared.failure {
             deps.logger.warning("cannot clear the agent's leftover snapshots at start-up", metadata: ["reason": "backup.leftover_snapshot", "error": "\(failure)"])
         } else if !cleared.cleared.isEmpty {
@@ -255,10 +260,15 @@ public actor BackupService: Service {
         let repository: BackupRepository
         let nodetool = nodetoolClient(desired)
         let hostID: String
-        do {
-            hostID = try await nodetool.info().hostID
-        } catch {
-            return finish(.failed, "cannot read the node's host ID (nodetool info): \(error.description)", upload: nil)
+        // The host ID observation last read (it never changes for a node); nodetool only before the first observation.
+        if let observed = deps.hostID() {
+            hostID = observed
+        } else {
+            do {
+                hostID = try await nodetool.info().hostID
+            } catch {
+                return finish(.failed, "cannot read the node's host ID (nodetool info): \(error.description)", upload: nil)
+            }
         }
         do {
             let store = try deps.makeStore(backup)
@@ -274,6 +284,7 @@ public actor BackupService: Service {
         var workflow = BackupWorkflow(plan: plan)
         var files: [SnapshotFile] = []
         var uploaded: BackupUploader.Result?
+        var nodeTokens: [String] = []
         var action: BackupWorkflow.Action? = workflow.start()
         while let next = action {
             journal(workflow)
@@ -288,10 +299,18 @@ public actor BackupService: Service {
                 await interrupt.wait(until: until, clock: deps.clock, or: wake)
                 event = .timer(now: max(until, deps.clock.now()))
             case .clearLeftovers:
-                let cleared = await clearLeftovers(nodetool, except: tag)
-                event = .leftoversCleared(cleared: cleared.cleared, failure: cleared.failure, now: deps.clock.now())
+                if snapshotsKnownClear {
+                    event = .leftoversCleared(cleared: [], failure: nil, now: deps.clock.now())
+                } else {
+                    let cleared = await clearLeftovers(nodetool, except: tag)
+                    snapshotsKnownClear = cleared.failure == nil
+                    event = .leftoversCleared(cleared: cleared.cleared, failure: cleared.failure, now: deps.clock.now())
+                }
             case .snapshot(let tag, let keyspaces):
                 await deps.lease.beginStep(run.id, "snapshot \(tag)")
+                snapshotsKnownClear = false
+                // The tokens go into the manifest; read them while the snapshot is taken (two nodetool runs at once).
+                async let listed = Self.tokens(nodetool)
                 do {
                     _ = try await nodetool.snapshot(tag: tag, keyspaces: keyspaces)
                     files = SnapshotFiles.find(tag: tag, dataDirectories: dataDirectories, keyspaces: keyspaces)
@@ -300,6 +319,7 @@ public actor BackupService: Service {
                 } catch {
                     event = .snapshotFailed(error.description, now: deps.clock.now())
                 }
+                nodeTokens = await listed
                 await deps.lease.endStep(run.id)
             case .upload:
                 await deps.lease.beginStep(run.id, "upload \(tag)")
@@ -356,7 +376,7 @@ public actor BackupService: Service {
                 let manifest = BackupManifest(
                     id: run.id, hostID: hostID, host: AgentDaemon.hostName(), cassandraVersion: desired.cassandraVersion.rawValue, agentVersion: Self.agentVersion,
                     snapshotTag: tag, startedAt: run.startedAt, completedAt: deps.clock.now(), keyspaces: keyspaces, dataDirectories: dataDirectories,
-                    tokens: await tokens(nodetool), cassandraYAML: uploaded?.cassandraYAML, files: uploaded?.entries ?? [],
+                    tokens: nodeTokens, cassandraYAML: uploaded?.cassandraYAML, files: uploaded?.entries ?? [],
                     storedBytes: uploaded?.upload.storedBytes ?? 0, skippedBytes: uploaded?.upload.skippedBytes ?? 0)
                 do {
                     try await blocking { () throws(BackupError) in
@@ -370,6 +390,7 @@ public actor BackupService: Service {
             case .clearSnapshot(let tag):
                 do {
                     try await nodetool.clearSnapshot(tag: tag)
+                    snapshotsKnownClear = true
                     event = .snapshotCleared(ok: true, detail: "", now: deps.clock.now())
                 } catch {
                     event = .snapshotCleared(ok: false, detail: error.description, now: deps.clock.now())
@@ -397,7 +418,7 @@ public actor BackupService: Service {
     var progressTotals: (files: Int, bytes: Int64)?
 
     /// The node's tokens (`nodetool info -T`: one "Token : T" line each); empty when they cannot be read.
-    func tokens(_ nodetool: NodetoolClient) async -> [String] {
+    static func tokens(_ nodetool: NodetoolClient) async -> [String] {
         guard let text = try? await nodetool.run(["info", "-T"]) else { return [] }
         return text.split(separator: "\n").compactMap { line -> String? in
             let parts = line.split(separator: ":", maxSplits: 1)
@@ -472,18 +493,11 @@ public actor BackupService: Service {
 
     /// Runs a blocking body (file I/O on the destination) on a thread of its own.
     nonisolated func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(BackupError) -> T) async throws(BackupError) -> T {
-        let result: Result<T, BackupError> = await withCheckedContinuation { continuation in
-            DedicatedThread.start {
-                do throws(BackupError) { continuation.resume(returning: .success(try body())) } catch { continuation.resume(returning: .failure(error)) }
-            }
-        }
-        return try result.get()
+        try await BlockingIO.run(body)
     }
 
     nonisolated func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DedicatedThread.start { continuation.resume(returning: body()) }
-        }
+        await BlockingIO.run(body)
     }
 
     // MARK: journal and snapshot

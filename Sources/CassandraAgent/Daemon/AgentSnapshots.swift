@@ -60,11 +60,19 @@ public struct JobControls: Sendable {
     let repair: RepairService?
     let patching: PatchService?
     let backup: BackupService?
+    let restore: RestoreService?
 
-    public init(repair: RepairService?, patching: PatchService? = nil, backup: BackupService? = nil) {
+    public init(repair: RepairService?, patching: PatchService? = nil, backup: BackupService? = nil, restore: RestoreService? = nil) {
         self.repair = repair
         self.patching = patching
         self.backup = backup
+        self.restore = restore
+    }
+
+    /// `POST /v1/backups/ID/restore`: a restore (or its dry run) asked of the agent.
+    public func restore(_ request: BackupRestore.Request) async -> RestoreService.Answer {
+        guard let restore else { return .refused("restore is not running in this agent") }
+        return await restore.request(request)
     }
 
     public func start(_ kind: JobKind, keyspaces: [String]) async -> Result<String, NodeLease.Busy> {
@@ -78,6 +86,8 @@ public struct JobControls: Sendable {
         case .backup:
             guard let backup else { return .failure(.init(message: "backup is not running in this agent")) }
             return await backup.start(keyspaces: keyspaces)
+        case .restore:
+            return .failure(.init(message: "a restore needs a backup to restore: `cassandra-agent backup restore ID [--keyspace KS [--table T]]`"))
         default:
             return .failure(.init(message: "this version of the agent does not run \(kind.rawValue) jobs yet"))
         }
@@ -88,6 +98,7 @@ public struct JobControls: Sendable {
         case .repair: await repair?.cancel() ?? false
         case .patching: await patching?.cancel() ?? false
         case .backup: await backup?.cancel() ?? false
+        case .restore: await restore?.cancel() ?? false
         default: false
         }
     }
