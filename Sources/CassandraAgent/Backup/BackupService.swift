@@ -285,6 +285,7 @@ public actor BackupService: Service {
         var files: [SnapshotFile] = []
         var uploaded: BackupUploader.Result?
         var nodeTokens: [String] = []
+        var retention: BackupWorkflow.Event?
         var action: BackupWorkflow.Action? = workflow.start()
         while let next = action {
             journal(workflow)
@@ -388,6 +389,10 @@ public actor BackupService: Service {
                     event = .manifestFailed(error.message, now: deps.clock.now())
                 }
             case .clearSnapshot(let tag):
+                // Once the manifest is stored, retention needs nothing from the node: it runs while
+                // Cassandra clears the snapshot, and its event is handed in when the workflow asks for it.
+                async let retained: BackupWorkflow.Event? = workflow.manifestStored
+                    ? Self.retain(repository, backup, running: run.id, clock: deps.clock) : nil
                 do {
                     try await nodetool.clearSnapshot(tag: tag)
                     snapshotsKnownClear = true
@@ -395,17 +400,12 @@ public actor BackupService: Service {
                 } catch {
                     event = .snapshotCleared(ok: false, detail: error.description, now: deps.clock.now())
                 }
+                retention = await retained
             case .applyRetention:
-                let now = deps.clock.now()
-                let retention = Double(backup.retentionSeconds ?? Int.max / 2)
-                let id = run.id
-                do {
-                    let outcome = try await blocking { () throws(BackupError) in
-                        try repository.applyRetention(now: now, retention: retention, minimumCount: backup.minimumCount, grace: backup.objectGrace, running: id)
-                    }
-                    event = .retentionApplied(deleted: outcome.deleted, objectsDeleted: outcome.objectsDeleted, failure: nil, now: deps.clock.now())
-                } catch {
-                    event = .retentionApplied(deleted: [], objectsDeleted: 0, failure: error.message, now: deps.clock.now())
+                if let done = retention {
+                    event = done
+                } else {
+                    event = await Self.retain(repository, backup, running: run.id, clock: deps.clock)
                 }
             }
             guard let following = workflow.handle(event) else {
@@ -416,6 +416,20 @@ public actor BackupService: Service {
     }
 
     var progressTotals: (files: Int, bytes: Int64)?
+
+    /// Retention and garbage collection of the destination (it never touches the node).
+    static func retain(_ repository: BackupRepository, _ backup: DesiredState.Backup, running id: String, clock: any WallClock) async -> BackupWorkflow.Event {
+        let now = clock.now()
+        let retention = Double(backup.retentionSeconds ?? Int.max / 2)
+        do {
+            let outcome = try await BlockingIO.run { () throws(BackupError) in
+                try repository.applyRetention(now: now, retention: retention, minimumCount: backup.minimumCount, grace: backup.objectGrace, running: id)
+            }
+            return .retentionApplied(deleted: outcome.deleted, objectsDeleted: outcome.objectsDeleted, failure: nil, now: clock.now())
+        } catch {
+            return .retentionApplied(deleted: [], objectsDeleted: 0, failure: error.message, now: clock.now())
+        }
+    }
 
     /// The node's tokens (`nodetool info -T`: one "Token : T" line each); empty when they cannot be read.
     static func tokens(_ nodetool: NodetoolClient) async -> [String] {
