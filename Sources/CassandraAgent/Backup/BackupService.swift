@@ -1,4 +1,5 @@
 import CAgentShims
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -66,6 +67,10 @@ public actor BackupService: Service {
     /// left (or cleared them), and every run since cleared its own. A run then skips listing the
     /// node's snapshots (one nodetool run less for every backup); any doubt lists them again.
     var snapshotsKnownClear = false
+    /// The sampled verify's last slot and report (`<stateDirectory>/backup/verify.json`).
+    var verifyJournal = VerifyJournal()
+    /// Set by a backup asked for by hand: a sampled verify in progress stops for it.
+    nonisolated let backupRequested = Published(false)
     nonisolated let uploadProgress = Published<(files: Int, bytes: Int64)>((0, 0))
 
     public init(_ dependencies: Dependencies) {
@@ -89,6 +94,7 @@ public actor BackupService: Service {
         let run = JobRunRecord(id: uniqueID(at: now), kind: .backup, trigger: .manual, startedAt: now)
         if let busy = await deps.lease.tryBeginJob(.backup, runID: run.id, reconcileBetweenSteps: true) { return .failure(busy) }
         manual = (run, keyspaces)
+        backupRequested.update { $0 = true }
         wake.ring()
         return .success("backup \(run.id) started")
     }
@@ -126,6 +132,8 @@ public actor BackupService: Service {
             retry = cut
             save()
         }
+        verifyJournal = VerifyJournal.load(deps.configuration.stateDirectory)
+        deps.snapshot.update { $0.verify = verifyJournal.last }
         publish(state: .idle)
         await withGracefulShutdownHandler {
             await self.startUp()
@@ -169,6 +177,7 @@ public actor BackupService: Service {
             let now = deps.clock.now()
             if let request = manual {
                 manual = nil
+                backupRequested.update { $0 = false }
                 await execute(request.run, keyspaces: request.keyspaces, leaseHeld: true)
                 continue
             }
@@ -194,9 +203,30 @@ public actor BackupService: Service {
                 await execute(run, keyspaces: [], leaseHeld: false)
                 continue
             }
+            // A scheduled sampled verify: due now, or the time the loop must wake for it.
+            var verifyWake = Double.infinity
+            if let verify = backup.verify, let cron = verify.schedule {
+                if verifyJournal.lastSlot == nil {
+                    verifyJournal.lastSlot = now
+                    verifyJournal.save(deps.configuration.stateDirectory)
+                }
+                switch RunSchedule(cron: cron, zone: backup.timeZone, missedRunGrace: backup.missedRunGrace).decide(now: now, lastSlot: verifyJournal.lastSlot) {
+                case .run(let slot, _):
+                    if let blackout {
+                        verifyWake = blackout.end
+                    } else {
+                        await sampledVerify(desired, backup, run: "slot-\(Int64(slot))", slot: slot)
+                        continue
+                    }
+                case .wait(let until, _):
+                    verifyWake = until
+                case .never:
+                    break
+                }
+            }
             guard let cron = backup.schedule else {
                 publish(state: .idle)
-                await wake.wait(until: .infinity, clock: deps.clock)
+                await wake.wait(until: verifyWake, clock: deps.clock)
                 continue
             }
             let schedule = schedule(for: backup, cron: cron, now: now)
@@ -204,17 +234,17 @@ public actor BackupService: Service {
             case .run(let slot, let missed):
                 if let blackout {
                     publish(state: .blackout, reason: "the blackout \(blackout.entry) holds the run due at \(Timestamp.iso8601(Int64(slot))) until \(Timestamp.iso8601(Int64(blackout.end)))", next: blackout.end)
-                    await wake.wait(until: blackout.end, clock: deps.clock)
+                    await wake.wait(until: min(blackout.end, verifyWake), clock: deps.clock)
                     continue
                 }
                 let run = JobRunRecord(id: uniqueID(at: now), kind: .backup, trigger: missed ? .missed : .schedule, startedAt: now, slot: slot)
                 await execute(run, keyspaces: [], leaseHeld: false)
             case .wait(let until, _):
                 publish(state: blackout == nil ? .idle : .blackout, reason: blackout.map { "inside the blackout \($0.entry) until \(Timestamp.iso8601(Int64($0.end)))" }, next: until, splay: schedule.splaySeconds)
-                await wake.wait(until: until, clock: deps.clock)
+                await wake.wait(until: min(until, verifyWake), clock: deps.clock)
             case .never:
                 publish(state: .idle, reason: "the schedule \(cron.expression) never fires again")
-                await wake.wait(until: .infinity, clock: deps.clock)
+                await wake.wait(until: verifyWake, clock: deps.clock)
             }
         }
     }
@@ -250,7 +280,48 @@ public actor BackupService: Service {
         deps.logger.notice("backup started", metadata: ["reason": "backup.started", "run": "\(run.id)", "trigger": "\(run.trigger.rawValue)"])
         await perform(run, keyspaces: keyspaces)
         await deps.lease.endJob(run.id)
+        running = nil
         publish(state: .idle)
+        // Without a schedule of its own, the sampled verify follows every successful backup
+        // (after the node is let go: it reads only the destination).
+        if let desired = deps.desiredState(), let backup = desired.backup, let verify = backup.verify, verify.schedule == nil,
+           history.lastRun?.id == run.id, history.lastRun?.result == .succeeded, !stopping {
+            await sampledVerify(desired, backup, run: run.id, slot: nil)
+        }
+    }
+
+    /// Re-reads a sample of the complete backups' objects; records and publishes what it found.
+    func sampledVerify(_ desired: DesiredState, _ backup: DesiredState.Backup, run label: String, slot: Double?) async {
+        guard let settings = backup.verify else { return }
+        var found = deps.hostID()
+        if found == nil { found = try? await nodetoolClient(desired).info().hostID }
+        guard let host = found else { return }
+        let now = deps.clock.now()
+        let seed = SampledVerify.seed(host: host, run: label)
+        let make = deps.makeStore
+        let stop = stopFlag, requested = backupRequested
+        let report = await blocking { () -> SampledVerify.Report in
+            do throws(BackupError) {
+                let repository = BackupRepository(store: try make(backup), host: host)
+                return try repository.sampledVerify(percent: settings.samplePercent, seed: seed, at: now,
+                                                    context: TransferContext(cancelled: { stop.value || requested.value }))
+            } catch {
+                var failed = SampledVerify.Report(at: now)
+                failed.failure = error.message
+                return failed
+            }
+        }
+        if let slot { verifyJournal.lastSlot = slot }
+        verifyJournal.last = report
+        verifyJournal.save(deps.configuration.stateDirectory)
+        deps.snapshot.update { $0.verify = report }
+        if report.damaged.isEmpty && report.failure == nil {
+            deps.logger.info("sampled verify: intact", metadata: ["reason": "backup.verified", "objects": "\(report.sampled)/\(report.objects)"])
+        } else {
+            deps.logger.error("sampled verify found damage", metadata: ["reason": report.failure == nil ? "backup.damaged" : "backup.verify_failed",
+                                                                         "backups": "\(report.damaged.joined(separator: ","))", "detail": "\(report.failure ?? report.problems.joined(separator: "; "))"])
+        }
+        await refreshListing(desired)
     }
 
     func perform(_ run: JobRunRecord, keyspaces requested: [String]) async {
@@ -502,7 +573,12 @@ public actor BackupService: Service {
             }
         }
         deps.listing.update { $0 = listing }
-        deps.snapshot.update { $0.newestBackupAt = newest }
+        var damaged: [String: String] = [:]
+        for backup in listing.backups { if let what = backup.damaged { damaged[backup.id] = String(what.split(separator: "\n").first ?? "") } }
+        deps.snapshot.update {
+            $0.newestBackupAt = newest
+            $0.damagedBackups = damaged
+        }
     }
 
     /// Runs a blocking body (file I/O on the destination) on a thread of its own.
@@ -583,6 +659,24 @@ public actor BackupService: Service {
             snapshot.history = history
             snapshot.schedulePeriod = period
         }
+    }
+}
+
+/// The sampled verify's journal: the last slot handled and what the last run found.
+struct VerifyJournal: Codable, Sendable {
+    var lastSlot: Double?
+    var last: SampledVerify.Report?
+
+    static func path(_ stateDirectory: String) -> String { stateDirectory + "/backup/verify.json" }
+
+    static func load(_ stateDirectory: String) -> VerifyJournal {
+        guard let bytes = try? FileIO.readIfPresent(path(stateDirectory)), let journal = try? JSONDecoder().decode(VerifyJournal.self, from: Data(bytes)) else { return VerifyJournal() }
+        return journal
+    }
+
+    func save(_ stateDirectory: String) {
+        try? FileIO.makeDirectories(stateDirectory + "/backup", mode: 0o700)
+        if let bytes = try? JSONEncoder().encode(self) { try? FileIO.writeAtomically(Self.path(stateDirectory), Array(bytes), mode: 0o600) }
     }
 }
 
