@@ -200,4 +200,31 @@ final class BackupHarness: Sendable {
         #expect(h.listing.value.backups.first?.damaged == nil)
         #expect(!checks().contains { $0.reason == "backup.damaged" })
     }
+
+    @Test func aScheduledSampledVerifyRunsAtItsOwnTimeWithoutABackupAndFindsAMissingObject() async throws {
+        let h = BackupHarness(backupExtra: "  verify: {schedule: \"0 5 * * *\", sample: 100%}\n")
+        let host = "2a0f6c5e-91d4-4b7a-8f1e-3c6d9b2e7a41"
+        let service = h.service()
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+        try await h.until("idle") { $0.state == .idle && $0.nextRun == BackupHarness.at0300 }
+        #expect(await h.clock.waitForSleepers(timeout: .seconds(30)))
+        h.clock.advance(to: BackupHarness.at0300)
+        try await h.until("the backup") { $0.lastRun?.result == .succeeded }
+        #expect(h.snapshot.value.verify == nil, "with a schedule of its own, the verify does not follow the backup")
+        // An object goes missing (someone cleaned the bucket by hand); at 05:00 the verify finds it.
+        let repository = BackupRepository(store: FileObjectStore(root: h.destination), host: host)
+        let id = try #require(h.snapshot.value.lastRun?.id)
+        let lost = try #require(try repository.manifest(id)?.files.first?.sha256)
+        try FileManager.default.removeItem(atPath: h.destination + "/" + BackupLayout.object(host, lost))
+        #expect(await h.clock.waitForSleepers(timeout: .seconds(30)))
+        h.clock.advance(to: BackupHarness.at0300 + 7200)
+        try await h.until("the scheduled verify") { $0.verify != nil }
+        let report = try #require(h.snapshot.value.verify)
+        #expect(report.at == BackupHarness.at0300 + 7200 && report.sampled == report.objects && report.damaged == [id])
+        #expect(report.problems == ["object \(lost) is missing"])
+        #expect(h.snapshot.value.lastRun?.id == id, "no backup ran for the verify")
+        #expect(VerifyJournal.load(h.configuration.stateDirectory).lastSlot == BackupHarness.at0300 + 7200, "the slot is journalled: a restart does not verify it again")
+        try await h.until("the damaged mark in the listing") { $0.damagedBackups[id] != nil }
+    }
 }

@@ -626,12 +626,7 @@ public actor BackupService: Service {
     }
 
     func save() {
-        do {
-            try store.save(history, .backup)
-            deps.snapshot.update { $0.journalProblem = nil }
-        } catch {
-            deps.snapshot.update { $0.journalProblem = "cannot write the backup journal: \(error)" }
-        }
+        store.save(history, .backup, reportingTo: deps.snapshot)
     }
 
     func publish(state: JobState, reason: String? = nil, next: Double? = nil, splay: Int? = nil) {

@@ -252,12 +252,7 @@ public actor RestoreService: Service {
     }
 
     func save() {
-        do {
-            try store.save(history, .restore)
-            deps.snapshot.update { $0.journalProblem = nil }
-        } catch {
-            deps.snapshot.update { $0.journalProblem = "cannot write the restore journal: \(error)" }
-        }
+        store.save(history, .restore, reportingTo: deps.snapshot)
     }
 
     func publish(state: JobState) {
