@@ -132,7 +132,8 @@ observeSeconds: 5
 
     drop(desired(f"file://{work}/backups"))
     procs.append(subprocess.Popen([agent, "run", "--config", f"{work}/agent.yaml"], stderr=subprocess.DEVNULL))
-    while (jobs().get("backup") or {}).get("state") != "idle":
+    # Idle and enabled: the desired state with the backup section is in force.
+    while not ((jobs().get("backup") or {}).get("state") == "idle" and (jobs().get("backup") or {}).get("enabled")):
         time.sleep(0.1)
     first, last = backup()
     if last.get("result") != "succeeded":
