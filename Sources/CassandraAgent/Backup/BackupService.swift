@@ -314,6 +314,8 @@ public actor BackupService: Service {
         if let slot { verifyJournal.lastSlot = slot }
         verifyJournal.last = report
         verifyJournal.save(deps.configuration.stateDirectory)
+        // The marks first, then the report: whoever sees the report sees the damaged backups too.
+        await refreshListing(desired)
         deps.snapshot.update { $0.verify = report }
         if report.damaged.isEmpty && report.failure == nil {
             deps.logger.info("sampled verify: intact", metadata: ["reason": "backup.verified", "objects": "\(report.sampled)/\(report.objects)"])
@@ -321,7 +323,6 @@ public actor BackupService: Service {
             deps.logger.error("sampled verify found damage", metadata: ["reason": report.failure == nil ? "backup.damaged" : "backup.verify_failed",
                                                                          "backups": "\(report.damaged.joined(separator: ","))", "detail": "\(report.failure ?? report.problems.joined(separator: "; "))"])
         }
-        await refreshListing(desired)
     }
 
     func perform(_ run: JobRunRecord, keyspaces requested: [String]) async {
