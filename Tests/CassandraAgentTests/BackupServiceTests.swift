@@ -150,7 +150,7 @@ final class BackupHarness: Sendable {
         let task = Task { try await service.run() }
         defer { task.cancel() }
         try await h.until("idle with the next run at 03:00") { $0.state == .idle && $0.nextRun == BackupHarness.at0300 }
-        #expect(await h.clock.waitForSleepers(timeout: .seconds(30)))
+        #expect(await h.clock.waitForSleepers(timeout: .seconds(120)))
         h.clock.advance(to: BackupHarness.at0300)
         try await h.until("the first backup and its sampled verify") { $0.lastRun != nil && $0.verify != nil }
         let first = try #require(h.snapshot.value.lastRun)
@@ -208,7 +208,7 @@ final class BackupHarness: Sendable {
         let task = Task { try await service.run() }
         defer { task.cancel() }
         try await h.until("idle") { $0.state == .idle && $0.nextRun == BackupHarness.at0300 }
-        #expect(await h.clock.waitForSleepers(timeout: .seconds(30)))
+        #expect(await h.clock.waitForSleepers(timeout: .seconds(120)))
         h.clock.advance(to: BackupHarness.at0300)
         try await h.until("the backup") { $0.lastRun?.result == .succeeded }
         #expect(h.snapshot.value.verify == nil, "with a schedule of its own, the verify does not follow the backup")
@@ -217,7 +217,7 @@ final class BackupHarness: Sendable {
         let id = try #require(h.snapshot.value.lastRun?.id)
         let lost = try #require(try repository.manifest(id)?.files.first?.sha256)
         try FileManager.default.removeItem(atPath: h.destination + "/" + BackupLayout.object(host, lost))
-        #expect(await h.clock.waitForSleepers(timeout: .seconds(30)))
+        #expect(await h.clock.waitForSleepers(timeout: .seconds(120)))
         h.clock.advance(to: BackupHarness.at0300 + 7200)
         try await h.until("the scheduled verify") { $0.verify != nil }
         let report = try #require(h.snapshot.value.verify)

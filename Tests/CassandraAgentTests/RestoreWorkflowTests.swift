@@ -67,3 +67,30 @@ struct RestoreWorkflowTests {
         }
     }
 }
+
+/// `POST /v1/backups/ID/restore` in-process: who may ask, and what its query says.
+struct RestoreRouteTests {
+    @Test func onlyAdminsMayAskAndADryRunTakesNoLeaseWhileARealRestoreIsRefusedWhenTheNodeIsHeld() async throws {
+        let h = BackupHarness()
+        let restore = RestoreService(.init(configuration: h.configuration, clock: h.clock, runner: h.runner, lease: h.lease, desiredState: { [desired = h.desired] in desired.value },
+                                           hostID: { "2a0f6c5e-91d4-4b7a-8f1e-3c6d9b2e7a41" }, snapshot: Published(JobSnapshot(kind: .restore)), listing: h.listing, logger: .init(label: "test")))
+        let snapshots = AgentSnapshots(host: "h", desiredStatePath: "/x", observeInterval: 10, expiryWarningDays: 30, clock: h.clock)
+        let routes = StatusRoutes(snapshots: snapshots, jobs: JobControls(repair: nil, restore: restore), adminGroup: "root") {}
+        let root = PeerCredentials(pid: 1, uid: 0, gid: 0)
+
+        let stranger = await routes.respond(method: "POST", path: "/v1/backups/backup-1/restore?dry-run=1", peer: PeerCredentials(pid: 1, uid: 54321, gid: 54321))
+        #expect(stranger.status == 403)
+        // A repair holds the node: a real restore is refused with it named; a dry run is not held back by it
+        // (here it then finds no such backup).
+        #expect(await h.lease.tryBeginJob(.repair, runID: "repair-7", reconcileBetweenSteps: true) == nil)
+        let held = await routes.respond(method: "POST", path: "/v1/backups/backup-1/restore?keyspace=shop", peer: root)
+        #expect(held.status == 409 && held.body.contains("the repair run repair-7 holds it"), "\(held.body)")
+        let dry = await routes.respond(method: "POST", path: "/v1/backups/backup-1/restore?keyspace=shop&dry-run=1", peer: root)
+        #expect(dry.status == 409 && dry.body.contains("no complete backup backup-1"), "\(dry.body)")
+        #expect(await h.lease.job?.runID == "repair-7", "the refused restore left the repair's hold alone")
+        await h.lease.endJob("repair-7")
+        let free = await routes.respond(method: "POST", path: "/v1/backups/backup-1/restore", peer: root)
+        #expect(free.status == 409 && free.body.contains("no complete backup backup-1"), "\(free.body)")
+        #expect(await h.lease.job == nil, "a restore refused by its checks lets the node go")
+    }
+}
