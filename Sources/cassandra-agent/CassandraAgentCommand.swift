@@ -224,14 +224,14 @@ struct Backup: ParsableCommand {
 
     struct Restore: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Put a backup's SSTables back on this node through Cassandra (nodetool import; refresh on 3.11). Exit 0 restored, 1 refused or failed.")
+            abstract: "Put a backup's SSTables back on this node through Cassandra (nodetool import; refresh on 3.11), as a job of the running agent. Exit 0 restored, 1 refused or failed, 3 agent unreachable.")
 
         @Argument(help: "The backup's id (from `backup list`).") var id: String
         @Option(help: ArgumentHelp("Only this keyspace.", valueName: "KS")) var keyspace: String?
         @Option(help: ArgumentHelp("Only this table of the keyspace.", valueName: "T")) var table: String?
         @Flag(name: .customLong("dry-run"), help: "Say what would be restored; change nothing.") var dryRun = false
         @Flag(help: "Restore a backup of another host ID onto this node.") var force = false
-        @OptionGroup var config: AgentConfigOption
+        @OptionGroup var socket: SocketOption
 
         func validate() throws {
             if table != nil && keyspace == nil { throw ValidationError("--table needs --keyspace") }
@@ -239,7 +239,7 @@ struct Backup: ParsableCommand {
 
         func run() async throws {
             let request = BackupRestore.Request(id: id, keyspace: keyspace, table: table, dryRun: dryRun, force: force)
-            try finish(await BackupCommands.restore(request, configuration: try config.load()))
+            try finish(await BackupCommands.restore(request, socket: try socket.path()))
         }
     }
 }

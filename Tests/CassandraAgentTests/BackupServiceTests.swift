@@ -28,11 +28,11 @@ final class BackupHarness: Sendable {
     // 2026-12-01 03:00 UTC.
     static let at0300 = Double(CivilDate.days(year: 2026, month: 12, day: 1) * 86400 + 3 * 3600)
 
-    init(leftover: String? = nil) {
+    init(leftover: String? = nil, backupExtra: String = "") {
         clock = ManualClock(now: Self.at0300 - 60)
         lease = NodeLease(clock: clock)
         let text = desiredState(version: "4.1", settings: ["data_file_directories: [\(directory.path)/data]"],
-                                extra: "backup:\n  enabled: true\n  schedule: \"0 3 * * *\"\n  retention: 1d\n  splay: 0s\n  destination: file://\(directory.path)/dest\n")
+                                extra: "backup:\n  enabled: true\n  schedule: \"0 3 * * *\"\n  retention: 1d\n  splay: 0s\n  destination: file://\(directory.path)/dest\n" + backupExtra)
         guard case .success(let validated) = validate(text) else { fatalError("invalid test desired state: \(errors(text))") }
         desired = Published(validated.state)
         directory.write("conf/cassandra.yaml", "cluster_name: Test\n")
@@ -140,5 +140,91 @@ final class BackupHarness: Sendable {
         #expect(check(1.6 * 86400)?.level == .warning)
         #expect(check(3.1 * 86400)?.level == .critical)
         #expect(check(3.1 * 86400)?.message.contains("`cassandra-agent job start backup`") == true)
+    }
+
+    @Test func aSampledVerifyAfterEachBackupFindsBitRotMarksEveryBackupUsingItAndRetentionNoLongerCountsThem() async throws {
+        let h = BackupHarness(backupExtra: "  minimumCount: 2\n  verify: {sample: 50%}\n")
+        let host = "2a0f6c5e-91d4-4b7a-8f1e-3c6d9b2e7a41"
+        let repository = BackupRepository(store: FileObjectStore(root: h.destination), host: host)
+        let service = h.service()
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+        try await h.until("idle with the next run at 03:00") { $0.state == .idle && $0.nextRun == BackupHarness.at0300 }
+        #expect(await h.clock.waitForSleepers(timeout: .seconds(120)))
+        h.clock.advance(to: BackupHarness.at0300)
+        try await h.until("the first backup and its sampled verify") { $0.lastRun != nil && $0.verify != nil }
+        let first = try #require(h.snapshot.value.lastRun)
+        #expect(first.result == .succeeded, "\(first.reason ?? "")")
+        let intact = try #require(h.snapshot.value.verify)
+        #expect(intact.damaged.isEmpty && intact.backups == 1 && intact.objects == 8 && intact.sampled == 4, "\(intact)")
+        func checks() -> [HealthCheck] {
+            StatusAssembler.document(StatusInputs(host: "h", reconcile: ReconcileSnapshot(desiredStatePath: "/x"), observation: nil, jobs: [h.snapshot.value],
+                                                  observeInterval: 10, expiryWarningDays: 30, now: h.clock.now())).checks
+        }
+        #expect(checks().contains { $0.reason == "backup.verified" && $0.level == .ok && $0.message.contains("re-read 4 of 8 object(s)") })
+
+        // An hour later, a backup by hand. Its verify's sample is seeded from its id, so the test knows
+        // it: one SSTable object in it rots (same size, other bytes; the upload cannot tell, a re-read can).
+        h.clock.advance(to: BackupHarness.at0300 + 3600)
+        let second = JobID.make(.backup, at: BackupHarness.at0300 + 3600)
+        let files = Set(try #require(try repository.manifest(first.id)).files.map(\.sha256))
+        let objects = Array(try #require(try repository.manifest(first.id)).objects.keys)
+        let victim = try #require(SampledVerify.sample(objects, percent: 50, seed: SampledVerify.seed(host: host, run: second)).first { files.contains($0) })
+        let path = h.destination + "/" + BackupLayout.object(host, victim)
+        var bytes = Array(try #require(FileManager.default.contents(atPath: path)))
+        bytes[0] ^= 0xff
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+        #expect(await service.start(keyspaces: []) == .success("backup \(second) started"))
+        try await h.until("the second backup and its sampled verify") { $0.lastRun?.id == second && ($0.verify?.at ?? 0) >= BackupHarness.at0300 + 3600 }
+        #expect(h.snapshot.value.lastRun?.result == .succeeded)
+        let found = try #require(h.snapshot.value.verify)
+        #expect(found.damaged == [first.id, second], "one object damages every backup that references it")
+        #expect(found.problems.count == 1 && found.problems[0].contains("object \(victim) has SHA-256"), "\(found.problems)")
+        #expect(Set(try repository.damaged().keys) == [first.id, second])
+        #expect(h.listing.value.backups.allSatisfy { $0.damaged != nil })
+        #expect(!FileManager.default.fileExists(atPath: path), "the wrong object is deleted so that the next backup stores it again")
+        let damaged = try #require(checks().first { $0.reason == "backup.damaged" })
+        #expect(damaged.level == .warning && damaged.message.contains(first.id) && damaged.message.contains(second), "\(damaged.message)")
+
+        // Two days on, the scheduled backup stores the object again. Retention (1d, minimumCount 2)
+        // keeps it alone: the two damaged backups do not count as good, so both go
+        // (undamaged, the newer of them would have been kept as the second).
+        h.clock.advance(to: BackupHarness.at0300 + 2 * 86400)
+        try await h.until("the third backup") { $0.lastRun?.trigger == .schedule && $0.lastRun?.id != first.id }
+        let third = try #require(h.snapshot.value.lastRun)
+        #expect(third.result == .succeeded)
+        #expect(third.reason?.contains("stored 1 new file(s)") == true, "\(third.reason ?? "")")
+        #expect(third.reason?.contains("retention removed 2 backup(s)") == true, "\(third.reason ?? "")")
+        try await h.until("the third backup's verify") { ($0.verify?.at ?? 0) >= BackupHarness.at0300 + 2 * 86400 }
+        #expect(h.listing.value.backups.map(\.id) == [third.id])
+        #expect(h.listing.value.backups.first?.damaged == nil)
+        #expect(!checks().contains { $0.reason == "backup.damaged" })
+    }
+
+    @Test func aScheduledSampledVerifyRunsAtItsOwnTimeWithoutABackupAndFindsAMissingObject() async throws {
+        let h = BackupHarness(backupExtra: "  verify: {schedule: \"0 5 * * *\", sample: 100%}\n")
+        let host = "2a0f6c5e-91d4-4b7a-8f1e-3c6d9b2e7a41"
+        let service = h.service()
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+        try await h.until("idle") { $0.state == .idle && $0.nextRun == BackupHarness.at0300 }
+        #expect(await h.clock.waitForSleepers(timeout: .seconds(120)))
+        h.clock.advance(to: BackupHarness.at0300)
+        try await h.until("the backup") { $0.lastRun?.result == .succeeded }
+        #expect(h.snapshot.value.verify == nil, "with a schedule of its own, the verify does not follow the backup")
+        // An object goes missing (someone cleaned the bucket by hand); at 05:00 the verify finds it.
+        let repository = BackupRepository(store: FileObjectStore(root: h.destination), host: host)
+        let id = try #require(h.snapshot.value.lastRun?.id)
+        let lost = try #require(try repository.manifest(id)?.files.first?.sha256)
+        try FileManager.default.removeItem(atPath: h.destination + "/" + BackupLayout.object(host, lost))
+        #expect(await h.clock.waitForSleepers(timeout: .seconds(120)))
+        h.clock.advance(to: BackupHarness.at0300 + 7200)
+        try await h.until("the scheduled verify") { $0.verify != nil }
+        let report = try #require(h.snapshot.value.verify)
+        #expect(report.at == BackupHarness.at0300 + 7200 && report.sampled == report.objects && report.damaged == [id])
+        #expect(report.problems == ["object \(lost) is missing"])
+        #expect(h.snapshot.value.lastRun?.id == id, "no backup ran for the verify")
+        #expect(VerifyJournal.load(h.configuration.stateDirectory).lastSlot == BackupHarness.at0300 + 7200, "the slot is journalled: a restart does not verify it again")
+        try await h.until("the damaged mark in the listing") { $0.damagedBackups[id] != nil }
     }
 }

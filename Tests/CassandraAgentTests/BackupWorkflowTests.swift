@@ -206,4 +206,68 @@ struct BackupSectionTests {
         #expect(found.contains { $0.contains("backup.bandwidth 'fast' is not a rate") })
         #expect(found.contains { $0.contains("https:// endpoints are not supported") })
     }
+
+    @Test func theSampledVerifyIsReadAndItsErrorsAreLocated() {
+        let good = section("""
+          retention: 2d
+          destination: file:///backups
+          verify: {schedule: "0 5 * * SUN", sample: 2.5%}
+
+        """)
+        guard case .success(let validated) = validate(good), let verify = validated.state.backup?.verify else {
+            Issue.record("\(errors(good))")
+            return
+        }
+        #expect(verify.samplePercent == 2.5)
+        #expect(verify.schedule?.expression == "0 5 * * SUN")
+        guard case .success(let afterEvery) = validate(section("  retention: 2d\n  destination: file:///b\n  verify: {sample: 10%}\n")) else {
+            Issue.record("a verify without a schedule is valid (it follows every backup)")
+            return
+        }
+        #expect(afterEvery.state.backup?.verify == SampledVerify.Settings(schedule: nil, samplePercent: 10))
+
+        let bad = section("""
+          retention: 2d
+          destination: file:///backups
+          verify:
+            schedule: "every sunday"
+            sample: 0%
+            samples: 3
+
+        """)
+        #expect(errors(bad) == [
+            "17:15: backup.verify.schedule: \(errorText("every sunday"))",
+            "18:13: backup.verify.sample '0%' is not a percentage above 0% and at most 100% (e.g. 10% re-reads a tenth of the stored objects per run)",
+            "19:5: unknown key 'samples' in backup.verify; did you mean 'sample'?",
+        ])
+        #expect(errors(section("  retention: 2d\n  destination: file:///b\n  verify: {schedule: \"0 5 * * *\"}\n")).contains { $0.contains("backup.verify") && $0.contains("sample") })
+    }
+
+    func errorText(_ cron: String) -> String {
+        do {
+            _ = try CronSchedule(parsing: cron)
+            return "parsed"
+        } catch {
+            return error.message
+        }
+    }
+}
+
+struct SampledVerifyTests {
+    let objects = (0..<200).map { SHA256.hex(Array("object \($0)".utf8)) }
+
+    @Test func theSampleIsTheSameForTheSameSeedDiffersBetweenRunsAndHasTheAskedShare() {
+        let a = SampledVerify.sample(objects, percent: 10, seed: SampledVerify.seed(host: "h1", run: "backup-1"))
+        #expect(a.count == 20 && Set(a).count == 20 && Set(a).isSubset(of: Set(objects)))
+        #expect(SampledVerify.sample(Array(objects.reversed()), percent: 10, seed: SampledVerify.seed(host: "h1", run: "backup-1")) == a, "the order the objects are listed in does not matter")
+        #expect(SampledVerify.sample(objects, percent: 10, seed: SampledVerify.seed(host: "h1", run: "backup-2")) != a)
+        #expect(SampledVerify.sample(objects, percent: 10, seed: SampledVerify.seed(host: "h2", run: "backup-1")) != a)
+        #expect(SampledVerify.sample(objects, percent: 0.1, seed: 7).count == 1, "at least one object per run")
+        #expect(Set(SampledVerify.sample(objects, percent: 100, seed: 7)) == Set(objects))
+        #expect(SampledVerify.sample([], percent: 50, seed: 7).isEmpty)
+        // Successive runs cover everything: 40 runs of 10 % leave (almost surely) nothing unread.
+        var seen = Set<String>()
+        for run in 0..<40 { seen.formUnion(SampledVerify.sample(objects, percent: 10, seed: SampledVerify.seed(host: "h1", run: "backup-\(run)"))) }
+        #expect(seen.count >= 195, "\(seen.count) of 200")
+    }
 }

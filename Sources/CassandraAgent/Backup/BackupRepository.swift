@@ -46,6 +46,17 @@ public struct BackupRepository: Sendable {
         try store.get(BackupLayout.manifest(host, id)).map { bytes throws(BackupError) in try BackupManifest.decode(bytes) }
     }
 
+    /// Backup `id`: this node's, or another host's in the same destination (a restore with --force),
+    /// with the repository of the host it belongs to.
+    public func findAnyHost(_ id: String) throws(BackupError) -> (BackupManifest, BackupRepository)? {
+        if let manifest = try manifest(id) { return (manifest, self) }
+        for object in try store.list("") where object.key.hasSuffix("/backups/\(id).json") {
+            let other = BackupRepository(store: store, host: String(object.key.prefix { $0 != "/" }))
+            if let manifest = try other.manifest(id) { return (manifest, other) }
+        }
+        return nil
+    }
+
     /// Records, before the first byte is uploaded, the objects a run is about to reference.
     public func recordPending(_ id: String, _ objects: Set<String>, at now: Double) throws(BackupError) {
         let document: [String: [String]] = ["objects": objects.sorted(), "startedAt": [String(Int64(now))]]

@@ -37,17 +37,25 @@ public struct BackupRestore: Sendable {
         self.hostID = hostID
     }
 
-    struct TablePlan {
-        var keyspace: String
-        var table: String
-        var target: String
-        var staging: String
-        var files: [BackupManifest.File]
-        var bytes: Int64 { files.reduce(0) { $0 + $1.size } }
+    /// One table of a restore: where its files go, and through which staging directory.
+    public struct TablePlan: Sendable, Equatable {
+        public var keyspace: String
+        public var table: String
+        public var target: String
+        public var staging: String
+        public var files: [BackupManifest.File]
+        public var bytes: Int64 { files.reduce(0) { $0 + $1.size } }
     }
 
-    /// What was (or, with --dry-run, would be) restored, one line per table.
-    public func run(_ request: Request, manifest: BackupManifest) async throws(BackupError) -> [String] {
+    /// How the files are loaded on this version.
+    public var method: String { nodetool.version >= .v4_0 ? "nodetool import" : "copy into the table directory and nodetool refresh" }
+
+    /// The staging directories of backup `id` (all tables) under `dataDirectories`: what a cut-short run may have left.
+    public static func stagingPrefix(_ id: String) -> String { ".cassandra-agent-restore-\(id)-" }
+
+    /// Checks everything that can be checked before a byte is written (host ID, the
+    /// tables, free space per filesystem) and says which table goes where; a refusal throws.
+    public func plan(_ request: Request, manifest: BackupManifest) throws(BackupError) -> [TablePlan] {
         if manifest.hostID != hostID && !request.force {
             throw BackupError("backup \(manifest.id) belongs to host ID \(manifest.hostID), not this node (\(hostID)): its SSTables hold another node's token ranges; restore it on that node, or pass --force to load it here anyway (Cassandra keeps only the rows this node owns after a cleanup)")
         }
@@ -59,13 +67,12 @@ public struct BackupRestore: Sendable {
             throw BackupError("backup \(manifest.id) holds no SSTable of \(what.isEmpty ? "any table" : what)")
         }
         var plans: [TablePlan] = []
-        for (key, files) in Dictionary(grouping: selected, by: { "\($0.keyspace)\u{0}\($0.table)" }).sorted(by: { $0.key < $1.key }) {
+        for (_, files) in Dictionary(grouping: selected, by: { "\($0.keyspace)\u{0}\($0.table)" }).sorted(by: { $0.key < $1.key }) {
             let keyspace = files[0].keyspace, table = files[0].table
             guard let target = tableDirectory(keyspace, table, preferring: files[0].tableDirectory) else {
                 throw BackupError("the table \(keyspace).\(table) does not exist on this node: create it first (the backup's schema.cql has its CREATE TABLE), then restore")
             }
-            _ = key
-            let staging = FileIO.directoryName(target) + "/.cassandra-agent-restore-\(manifest.id)-\(FileIO.baseName(target))"
+            let staging = FileIO.directoryName(target) + "/" + Self.stagingPrefix(manifest.id) + FileIO.baseName(target)
             plans.append(TablePlan(keyspace: keyspace, table: table, target: target, staging: staging, files: files))
         }
         // Free space, per filesystem, before anything is written.
@@ -79,31 +86,28 @@ public struct BackupRestore: Sendable {
                 throw BackupError("not enough free space for \(plan.target): the restore needs \(ByteText.format(entry.bytes)) and \(ByteText.format(entry.free)) are free; nothing was written")
             }
         }
-        let method = nodetool.version >= .v4_0 ? "nodetool import" : "copy into the table directory and nodetool refresh"
-        if request.dryRun {
-            return plans.map { "would restore \($0.keyspace).\($0.table): \($0.files.count) file(s), \(ByteText.format($0.bytes)) into \($0.target) (\(method))" }
-        }
-        var lines: [String] = []
-        for plan in plans {
-            try stage(plan)
-            do {
-                if nodetool.version >= .v4_0 {
-                    try await nodetool.importSSTables(keyspace: plan.keyspace, table: plan.table, directories: [plan.staging])
-                } else {
-                    try moveIntoTable(plan)
-                    try await nodetool.importSSTables(keyspace: plan.keyspace, table: plan.table, directories: [])
-                }
-            } catch let error as NodetoolError {
-                FileIO.removeTree(plan.staging)
-                throw BackupError("\(method) of \(plan.keyspace).\(plan.table) failed: \(error.description)")
-            } catch {
-                FileIO.removeTree(plan.staging)
-                throw error as? BackupError ?? BackupError("\(error)")
+        return plans
+    }
+
+    /// What a dry run prints: one line per table.
+    public func describe(_ plans: [TablePlan]) -> [String] {
+        plans.map { "would restore \($0.keyspace).\($0.table): \($0.files.count) file(s), \(ByteText.format($0.bytes)) into \($0.target) (\(method))" }
+    }
+
+    /// Loads a staged table through Cassandra. Cancelling the calling task kills the nodetool.
+    public func load(_ plan: TablePlan) async throws(BackupError) {
+        do {
+            if nodetool.version >= .v4_0 {
+                try await nodetool.importSSTables(keyspace: plan.keyspace, table: plan.table, directories: [plan.staging])
+            } else {
+                try moveIntoTable(plan)
+                try await nodetool.importSSTables(keyspace: plan.keyspace, table: plan.table, directories: [])
             }
-            FileIO.removeTree(plan.staging)
-            lines.append("restored \(plan.keyspace).\(plan.table): \(plan.files.count) file(s), \(ByteText.format(plan.bytes)) (\(method))")
+        } catch let error as NodetoolError {
+            throw BackupError("\(error.description)")
+        } catch {
+            throw error as? BackupError ?? BackupError("\(error)")
         }
-        return lines
     }
 
     /// The table's live directory: the backup's own (same table id) if it exists, else the table's current one.
@@ -119,7 +123,8 @@ public struct BackupRestore: Sendable {
         return found.first
     }
 
-    func stage(_ plan: TablePlan) throws(BackupError) {
+    /// Writes the table's files into its staging directory and checks every byte against the manifest.
+    public func stage(_ plan: TablePlan, context: TransferContext = TransferContext()) throws(BackupError) {
         FileIO.removeTree(plan.staging)
         do {
             try FileIO.makeDirectories(plan.staging, mode: 0o755)
@@ -137,7 +142,7 @@ public struct BackupRestore: Sendable {
             let hasher = SHA256.Hasher()
             var written: Int64 = 0
             do throws(BackupError) {
-                try repository.store.read(BackupLayout.object(repository.host, file.sha256), context: TransferContext()) { chunk throws(BackupError) in
+                try repository.store.read(BackupLayout.object(repository.host, file.sha256), context: context) { chunk throws(BackupError) in
                     hasher.update(chunk)
                     var offset = 0
                     while offset < chunk.count {

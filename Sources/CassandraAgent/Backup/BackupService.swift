@@ -1,4 +1,5 @@
 import CAgentShims
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -62,6 +63,14 @@ public actor BackupService: Service {
     var retry: JobRunRecord?
     var running: JobRunRecord?
     var listedDestination: String?
+    /// True while no snapshot of the agent's can be on the node: the start-up clear found none
+    /// left (or cleared them), and every run since cleared its own. A run then skips listing the
+    /// node's snapshots (one nodetool run less for every backup); any doubt lists them again.
+    var snapshotsKnownClear = false
+    /// The sampled verify's last slot and report (`<stateDirectory>/backup/verify.json`).
+    var verifyJournal = VerifyJournal()
+    /// Set by a backup asked for by hand: a sampled verify in progress stops for it.
+    nonisolated let backupRequested = Published(false)
     nonisolated let uploadProgress = Published<(files: Int, bytes: Int64)>((0, 0))
 
     public init(_ dependencies: Dependencies) {
@@ -85,6 +94,7 @@ public actor BackupService: Service {
         let run = JobRunRecord(id: uniqueID(at: now), kind: .backup, trigger: .manual, startedAt: now)
         if let busy = await deps.lease.tryBeginJob(.backup, runID: run.id, reconcileBetweenSteps: true) { return .failure(busy) }
         manual = (run, keyspaces)
+        backupRequested.update { $0 = true }
         wake.ring()
         return .success("backup \(run.id) started")
     }
@@ -122,6 +132,8 @@ public actor BackupService: Service {
             retry = cut
             save()
         }
+        verifyJournal = VerifyJournal.load(deps.configuration.stateDirectory)
+        deps.snapshot.update { $0.verify = verifyJournal.last }
         publish(state: .idle)
         await withGracefulShutdownHandler {
             await self.startUp()
@@ -143,6 +155,7 @@ public actor BackupService: Service {
         await refreshListing(desired)
         let nodetool = nodetoolClient(desired)
         let cleared = await clearLeftovers(nodetool, except: nil)
+        snapshotsKnownClear = cleared.failure == nil
         if let failure = cleared.failure {
             deps.logger.warning("cannot clear the agent's leftover snapshots at start-up", metadata: ["reason": "backup.leftover_snapshot", "error": "\(failure)"])
         } else if !cleared.cleared.isEmpty {
@@ -164,6 +177,7 @@ public actor BackupService: Service {
             let now = deps.clock.now()
             if let request = manual {
                 manual = nil
+                backupRequested.update { $0 = false }
                 await execute(request.run, keyspaces: request.keyspaces, leaseHeld: true)
                 continue
             }
@@ -189,9 +203,30 @@ public actor BackupService: Service {
                 await execute(run, keyspaces: [], leaseHeld: false)
                 continue
             }
+            // A scheduled sampled verify: due now, or the time the loop must wake for it.
+            var verifyWake = Double.infinity
+            if let verify = backup.verify, let cron = verify.schedule {
+                if verifyJournal.lastSlot == nil {
+                    verifyJournal.lastSlot = now
+                    verifyJournal.save(deps.configuration.stateDirectory)
+                }
+                switch RunSchedule(cron: cron, zone: backup.timeZone, missedRunGrace: backup.missedRunGrace).decide(now: now, lastSlot: verifyJournal.lastSlot) {
+                case .run(let slot, _):
+                    if let blackout {
+                        verifyWake = blackout.end
+                    } else {
+                        await sampledVerify(desired, backup, run: "slot-\(Int64(slot))", slot: slot)
+                        continue
+                    }
+                case .wait(let until, _):
+                    verifyWake = until
+                case .never:
+                    break
+                }
+            }
             guard let cron = backup.schedule else {
                 publish(state: .idle)
-                await wake.wait(until: .infinity, clock: deps.clock)
+                await wake.wait(until: verifyWake, clock: deps.clock)
                 continue
             }
             let schedule = schedule(for: backup, cron: cron, now: now)
@@ -199,17 +234,17 @@ public actor BackupService: Service {
             case .run(let slot, let missed):
                 if let blackout {
                     publish(state: .blackout, reason: "the blackout \(blackout.entry) holds the run due at \(Timestamp.iso8601(Int64(slot))) until \(Timestamp.iso8601(Int64(blackout.end)))", next: blackout.end)
-                    await wake.wait(until: blackout.end, clock: deps.clock)
+                    await wake.wait(until: min(blackout.end, verifyWake), clock: deps.clock)
                     continue
                 }
                 let run = JobRunRecord(id: uniqueID(at: now), kind: .backup, trigger: missed ? .missed : .schedule, startedAt: now, slot: slot)
                 await execute(run, keyspaces: [], leaseHeld: false)
             case .wait(let until, _):
                 publish(state: blackout == nil ? .idle : .blackout, reason: blackout.map { "inside the blackout \($0.entry) until \(Timestamp.iso8601(Int64($0.end)))" }, next: until, splay: schedule.splaySeconds)
-                await wake.wait(until: until, clock: deps.clock)
+                await wake.wait(until: min(until, verifyWake), clock: deps.clock)
             case .never:
                 publish(state: .idle, reason: "the schedule \(cron.expression) never fires again")
-                await wake.wait(until: .infinity, clock: deps.clock)
+                await wake.wait(until: verifyWake, clock: deps.clock)
             }
         }
     }
@@ -245,7 +280,49 @@ public actor BackupService: Service {
         deps.logger.notice("backup started", metadata: ["reason": "backup.started", "run": "\(run.id)", "trigger": "\(run.trigger.rawValue)"])
         await perform(run, keyspaces: keyspaces)
         await deps.lease.endJob(run.id)
+        running = nil
         publish(state: .idle)
+        // Without a schedule of its own, the sampled verify follows every successful backup
+        // (after the node is let go: it reads only the destination).
+        if let desired = deps.desiredState(), let backup = desired.backup, let verify = backup.verify, verify.schedule == nil,
+           history.lastRun?.id == run.id, history.lastRun?.result == .succeeded, !stopping {
+            await sampledVerify(desired, backup, run: run.id, slot: nil)
+        }
+    }
+
+    /// Re-reads a sample of the complete backups' objects; records and publishes what it found.
+    func sampledVerify(_ desired: DesiredState, _ backup: DesiredState.Backup, run label: String, slot: Double?) async {
+        guard let settings = backup.verify else { return }
+        var found = deps.hostID()
+        if found == nil { found = try? await nodetoolClient(desired).info().hostID }
+        guard let host = found else { return }
+        let now = deps.clock.now()
+        let seed = SampledVerify.seed(host: host, run: label)
+        let make = deps.makeStore
+        let stop = stopFlag, requested = backupRequested
+        let report = await blocking { () -> SampledVerify.Report in
+            do throws(BackupError) {
+                let repository = BackupRepository(store: try make(backup), host: host)
+                return try repository.sampledVerify(percent: settings.samplePercent, seed: seed, at: now,
+                                                    context: TransferContext(cancelled: { stop.value || requested.value }))
+            } catch {
+                var failed = SampledVerify.Report(at: now)
+                failed.failure = error.message
+                return failed
+            }
+        }
+        if let slot { verifyJournal.lastSlot = slot }
+        verifyJournal.last = report
+        verifyJournal.save(deps.configuration.stateDirectory)
+        // The marks first, then the report: whoever sees the report sees the damaged backups too.
+        await refreshListing(desired)
+        deps.snapshot.update { $0.verify = report }
+        if report.damaged.isEmpty && report.failure == nil {
+            deps.logger.info("sampled verify: intact", metadata: ["reason": "backup.verified", "objects": "\(report.sampled)/\(report.objects)"])
+        } else {
+            deps.logger.error("sampled verify found damage", metadata: ["reason": report.failure == nil ? "backup.damaged" : "backup.verify_failed",
+                                                                         "backups": "\(report.damaged.joined(separator: ","))", "detail": "\(report.failure ?? report.problems.joined(separator: "; "))"])
+        }
     }
 
     func perform(_ run: JobRunRecord, keyspaces requested: [String]) async {
@@ -255,10 +332,15 @@ public actor BackupService: Service {
         let repository: BackupRepository
         let nodetool = nodetoolClient(desired)
         let hostID: String
-        do {
-            hostID = try await nodetool.info().hostID
-        } catch {
-            return finish(.failed, "cannot read the node's host ID (nodetool info): \(error.description)", upload: nil)
+        // The host ID observation last read (it never changes for a node); nodetool only before the first observation.
+        if let observed = deps.hostID() {
+            hostID = observed
+        } else {
+            do {
+                hostID = try await nodetool.info().hostID
+            } catch {
+                return finish(.failed, "cannot read the node's host ID (nodetool info): \(error.description)", upload: nil)
+            }
         }
         do {
             let store = try deps.makeStore(backup)
@@ -274,6 +356,8 @@ public actor BackupService: Service {
         var workflow = BackupWorkflow(plan: plan)
         var files: [SnapshotFile] = []
         var uploaded: BackupUploader.Result?
+        var nodeTokens: [String] = []
+        var retention: BackupWorkflow.Event?
         var action: BackupWorkflow.Action? = workflow.start()
         while let next = action {
             journal(workflow)
@@ -288,10 +372,18 @@ public actor BackupService: Service {
                 await interrupt.wait(until: until, clock: deps.clock, or: wake)
                 event = .timer(now: max(until, deps.clock.now()))
             case .clearLeftovers:
-                let cleared = await clearLeftovers(nodetool, except: tag)
-                event = .leftoversCleared(cleared: cleared.cleared, failure: cleared.failure, now: deps.clock.now())
+                if snapshotsKnownClear {
+                    event = .leftoversCleared(cleared: [], failure: nil, now: deps.clock.now())
+                } else {
+                    let cleared = await clearLeftovers(nodetool, except: tag)
+                    snapshotsKnownClear = cleared.failure == nil
+                    event = .leftoversCleared(cleared: cleared.cleared, failure: cleared.failure, now: deps.clock.now())
+                }
             case .snapshot(let tag, let keyspaces):
                 await deps.lease.beginStep(run.id, "snapshot \(tag)")
+                snapshotsKnownClear = false
+                // The tokens go into the manifest; read them while the snapshot is taken (two nodetool runs at once).
+                async let listed = Self.tokens(nodetool)
                 do {
                     _ = try await nodetool.snapshot(tag: tag, keyspaces: keyspaces)
                     files = SnapshotFiles.find(tag: tag, dataDirectories: dataDirectories, keyspaces: keyspaces)
@@ -300,6 +392,7 @@ public actor BackupService: Service {
                 } catch {
                     event = .snapshotFailed(error.description, now: deps.clock.now())
                 }
+                nodeTokens = await listed
                 await deps.lease.endStep(run.id)
             case .upload:
                 await deps.lease.beginStep(run.id, "upload \(tag)")
@@ -356,7 +449,7 @@ public actor BackupService: Service {
                 let manifest = BackupManifest(
                     id: run.id, hostID: hostID, host: AgentDaemon.hostName(), cassandraVersion: desired.cassandraVersion.rawValue, agentVersion: Self.agentVersion,
                     snapshotTag: tag, startedAt: run.startedAt, completedAt: deps.clock.now(), keyspaces: keyspaces, dataDirectories: dataDirectories,
-                    tokens: await tokens(nodetool), cassandraYAML: uploaded?.cassandraYAML, files: uploaded?.entries ?? [],
+                    tokens: nodeTokens, cassandraYAML: uploaded?.cassandraYAML, files: uploaded?.entries ?? [],
                     storedBytes: uploaded?.upload.storedBytes ?? 0, skippedBytes: uploaded?.upload.skippedBytes ?? 0)
                 do {
                     try await blocking { () throws(BackupError) in
@@ -368,23 +461,23 @@ public actor BackupService: Service {
                     event = .manifestFailed(error.message, now: deps.clock.now())
                 }
             case .clearSnapshot(let tag):
+                // Once the manifest is stored, retention needs nothing from the node: it runs while
+                // Cassandra clears the snapshot, and its event is handed in when the workflow asks for it.
+                async let retained: BackupWorkflow.Event? = workflow.manifestStored
+                    ? Self.retain(repository, backup, running: run.id, clock: deps.clock) : nil
                 do {
                     try await nodetool.clearSnapshot(tag: tag)
+                    snapshotsKnownClear = true
                     event = .snapshotCleared(ok: true, detail: "", now: deps.clock.now())
                 } catch {
                     event = .snapshotCleared(ok: false, detail: error.description, now: deps.clock.now())
                 }
+                retention = await retained
             case .applyRetention:
-                let now = deps.clock.now()
-                let retention = Double(backup.retentionSeconds ?? Int.max / 2)
-                let id = run.id
-                do {
-                    let outcome = try await blocking { () throws(BackupError) in
-                        try repository.applyRetention(now: now, retention: retention, minimumCount: backup.minimumCount, grace: backup.objectGrace, running: id)
-                    }
-                    event = .retentionApplied(deleted: outcome.deleted, objectsDeleted: outcome.objectsDeleted, failure: nil, now: deps.clock.now())
-                } catch {
-                    event = .retentionApplied(deleted: [], objectsDeleted: 0, failure: error.message, now: deps.clock.now())
+                if let done = retention {
+                    event = done
+                } else {
+                    event = await Self.retain(repository, backup, running: run.id, clock: deps.clock)
                 }
             }
             guard let following = workflow.handle(event) else {
@@ -396,8 +489,22 @@ public actor BackupService: Service {
 
     var progressTotals: (files: Int, bytes: Int64)?
 
+    /// Retention and garbage collection of the destination (it never touches the node).
+    static func retain(_ repository: BackupRepository, _ backup: DesiredState.Backup, running id: String, clock: any WallClock) async -> BackupWorkflow.Event {
+        let now = clock.now()
+        let retention = Double(backup.retentionSeconds ?? Int.max / 2)
+        do {
+            let outcome = try await BlockingIO.run { () throws(BackupError) in
+                try repository.applyRetention(now: now, retention: retention, minimumCount: backup.minimumCount, grace: backup.objectGrace, running: id)
+            }
+            return .retentionApplied(deleted: outcome.deleted, objectsDeleted: outcome.objectsDeleted, failure: nil, now: clock.now())
+        } catch {
+            return .retentionApplied(deleted: [], objectsDeleted: 0, failure: error.message, now: clock.now())
+        }
+    }
+
     /// The node's tokens (`nodetool info -T`: one "Token : T" line each); empty when they cannot be read.
-    func tokens(_ nodetool: NodetoolClient) async -> [String] {
+    static func tokens(_ nodetool: NodetoolClient) async -> [String] {
         guard let text = try? await nodetool.run(["info", "-T"]) else { return [] }
         return text.split(separator: "\n").compactMap { line -> String? in
             let parts = line.split(separator: ":", maxSplits: 1)
@@ -467,23 +574,21 @@ public actor BackupService: Service {
             }
         }
         deps.listing.update { $0 = listing }
-        deps.snapshot.update { $0.newestBackupAt = newest }
+        var damaged: [String: String] = [:]
+        for backup in listing.backups { if let what = backup.damaged { damaged[backup.id] = String(what.split(separator: "\n").first ?? "") } }
+        deps.snapshot.update {
+            $0.newestBackupAt = newest
+            $0.damagedBackups = damaged
+        }
     }
 
     /// Runs a blocking body (file I/O on the destination) on a thread of its own.
     nonisolated func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(BackupError) -> T) async throws(BackupError) -> T {
-        let result: Result<T, BackupError> = await withCheckedContinuation { continuation in
-            DedicatedThread.start {
-                do throws(BackupError) { continuation.resume(returning: .success(try body())) } catch { continuation.resume(returning: .failure(error)) }
-            }
-        }
-        return try result.get()
+        try await BlockingIO.run(body)
     }
 
     nonisolated func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DedicatedThread.start { continuation.resume(returning: body()) }
-        }
+        await BlockingIO.run(body)
     }
 
     // MARK: journal and snapshot
@@ -522,12 +627,7 @@ public actor BackupService: Service {
     }
 
     func save() {
-        do {
-            try store.save(history, .backup)
-            deps.snapshot.update { $0.journalProblem = nil }
-        } catch {
-            deps.snapshot.update { $0.journalProblem = "cannot write the backup journal: \(error)" }
-        }
+        store.save(history, .backup, reportingTo: deps.snapshot)
     }
 
     func publish(state: JobState, reason: String? = nil, next: Double? = nil, splay: Int? = nil) {
@@ -555,6 +655,24 @@ public actor BackupService: Service {
             snapshot.history = history
             snapshot.schedulePeriod = period
         }
+    }
+}
+
+/// The sampled verify's journal: the last slot handled and what the last run found.
+struct VerifyJournal: Codable, Sendable {
+    var lastSlot: Double?
+    var last: SampledVerify.Report?
+
+    static func path(_ stateDirectory: String) -> String { stateDirectory + "/backup/verify.json" }
+
+    static func load(_ stateDirectory: String) -> VerifyJournal {
+        guard let bytes = try? FileIO.readIfPresent(path(stateDirectory)), let journal = try? JSONDecoder().decode(VerifyJournal.self, from: Data(bytes)) else { return VerifyJournal() }
+        return journal
+    }
+
+    func save(_ stateDirectory: String) {
+        try? FileIO.makeDirectories(stateDirectory + "/backup", mode: 0o700)
+        if let bytes = try? JSONEncoder().encode(self) { try? FileIO.writeAtomically(Self.path(stateDirectory), Array(bytes), mode: 0o600) }
     }
 }
 

@@ -1,8 +1,9 @@
 import FoundationEssentials
 
-/// `backup list` asks the running agent (exit 3 when it does not answer);
-/// `backup verify` and `backup restore` read the destination themselves, with
-/// the agent's config and the desired state in force.
+/// `backup list` and `backup restore` ask the running agent (exit 3 when it does
+/// not answer): a restore is a job that holds the node, so only the agent runs it.
+/// `backup verify` reads the destination itself, with the agent's config and the
+/// desired state in force (it changes nothing on the node).
 public enum BackupCommands {
     public static func list(socket: String, json: Bool) -> CommandOutput {
         let answer: (status: Int, body: String)
@@ -69,15 +70,10 @@ public enum BackupCommands {
         }
     }
 
-    /// The backup `id`: this node's, or (for restore with --force) another host's in the same destination.
+    /// The backup `id`: this node's, or another host's in the same destination.
     static func find(_ id: String, _ context: Context) -> Found<(BackupManifest, BackupRepository)> {
         do {
-            if let manifest = try context.repository.manifest(id) { return .success((manifest, context.repository)) }
-            for object in try context.repository.store.list("") where object.key.hasSuffix("/backups/\(id).json") {
-                let host = String(object.key.prefix { $0 != "/" })
-                let other = BackupRepository(store: context.repository.store, host: host)
-                if let manifest = try other.manifest(id) { return .success((manifest, other)) }
-            }
+            if let found = try context.repository.findAnyHost(id) { return .success(found) }
         } catch {
             return .failure(CommandOutput(stderr: "cassandra-agent: \(error.message)\n", exitCode: 1))
         }
@@ -110,23 +106,40 @@ public enum BackupCommands {
                              exitCode: 1)
     }
 
-    public static func restore(_ request: BackupRestore.Request, configuration: AgentConfiguration, runner: any ProcessRunner = SystemProcessRunner()) async -> CommandOutput {
-        let context: Context
-        switch await makeContext(configuration, runner: runner) {
-        case .failure(let output): return output
-        case .success(let found): context = found
-        }
-        let manifest: BackupManifest, repository: BackupRepository
-        switch find(request.id, context) {
-        case .failure(let output): return output
-        case .success(let found): (manifest, repository) = found
-        }
-        let restore = BackupRestore(repository: repository, nodetool: context.nodetool, dataDirectories: SnapshotFiles.dataDirectories(context.desired), hostID: context.hostID)
+    /// Asks the running agent to restore (a job: it holds the node) and waits for the run's end,
+    /// polling `GET /v1/jobs`; a dry run is answered at once. 0 restored, 1 refused or failed, 3 unreachable.
+    public static func restore(_ request: BackupRestore.Request, socket: String, poll: Duration = .milliseconds(250)) async -> CommandOutput {
+        var query = ["keyspace": request.keyspace, "table": request.table].compactMap { key, value in value.map { "\(key)=\($0)" } }.sorted()
+        if request.force { query.append("force=1") }
+        if request.dryRun { query.append("dry-run=1") }
+        let path = "/v1/backups/\(request.id)/restore" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        let answer: (status: Int, body: String)
         do {
-            let lines = try await restore.run(request, manifest: manifest)
-            return CommandOutput(stdout: lines.map { $0 + "\n" }.joined())
+            answer = try StatusClient.request("POST", path, socket: socket)
         } catch {
-            return CommandOutput(stderr: "cassandra-agent: restore of \(request.id) refused or failed: \(error.message)\n", exitCode: 1)
+            return CommandOutput(stderr: "cassandra-agent: \(error.message)\n", exitCode: 3)
+        }
+        let fields = (try? JSONDecoder().decode([String: String].self, from: Data(answer.body.utf8))) ?? [:]
+        let message = fields["message"] ?? answer.body
+        guard (200..<300).contains(answer.status) else {
+            return CommandOutput(stderr: "cassandra-agent: restore of \(request.id) refused: \(message)\n", exitCode: 1)
+        }
+        guard let run = fields["run"] else { return CommandOutput(stdout: message + "\n") }
+        FileIO.writeAll(fd: 2, message + "; `cassandra-agent job cancel restore` stops it\n")
+        while true {
+            try? await Task.sleep(for: poll)
+            let jobs: [String: StatusDocument.Job]
+            do {
+                let listed = try StatusClient.get("/v1/jobs", socket: socket)
+                guard listed.status == 200, let decoded = try? JSONDecoder().decode([String: StatusDocument.Job].self, from: Data(listed.body.utf8)) else { continue }
+                jobs = decoded
+            } catch {
+                return CommandOutput(stderr: "cassandra-agent: the agent stopped answering while \(run) ran (\(error.message)); `cassandra-agent jobs` shows how it ended\n", exitCode: 3)
+            }
+            guard let last = jobs["restore"]?.lastRun, last.id == run else { continue }
+            let reason = last.reason ?? ""
+            if last.result == "succeeded" { return CommandOutput(stdout: reason + "\n") }
+            return CommandOutput(stderr: "cassandra-agent: restore of \(request.id) \(last.result): \(reason)\n", exitCode: 1)
         }
     }
 }

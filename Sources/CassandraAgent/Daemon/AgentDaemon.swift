@@ -55,6 +55,9 @@ public enum AgentDaemon {
             NodeMembership.left(decommission: decommissionSnapshot.value, observation: observation.value)
                 .map { "\($0): no job runs on it any more" }
         }
+        let restore = RestoreService(.init(
+            configuration: configuration, clock: clock, runner: runner, lease: lease, desiredState: snapshots.desiredState,
+            hostID: { observation.value?.info?.hostID }, snapshot: snapshots.jobs[.restore]!, listing: snapshots.backups, logger: logger))
         let reconciler = Reconciler(configuration: configuration, state: snapshots.reconcile, observation: snapshots.observation, lease: lease,
                                     clock: clock, runner: runner, logger: logger, onApplied: {
             repair.desiredStateChanged()
@@ -67,7 +70,7 @@ public enum AgentDaemon {
         // Pets must come at least every half watchdog period; a tick guarantees a pass.
         var tick = Duration.milliseconds(Int64(configuration.resyncSeconds * 1000))
         if let watchdog = notifier.watchdogInterval, watchdog < tick { tick = watchdog }
-        let routes = StatusRoutes(snapshots: snapshots, jobs: JobControls(repair: repair, patching: patching, backup: backup, streaming: streaming), adminGroup: configuration.adminGroup) { triggers.send(.requested) }
+        let routes = StatusRoutes(snapshots: snapshots, jobs: JobControls(repair: repair, patching: patching, backup: backup, restore: restore, streaming: streaming), adminGroup: configuration.adminGroup) { triggers.send(.requested) }
         let server = StatusServer(path: configuration.socket, mode: configuration.socketMode, group: configuration.adminGroup, routes: routes, logger: logger)
         let observer = ObservationService(configuration: configuration, published: snapshots.observation, desiredState: snapshots.desiredState,
                                           clock: clock, runner: runner, logger: logger)
@@ -85,6 +88,7 @@ public enum AgentDaemon {
                 .init(service: backup),
                 .init(service: streaming[.rebuild]!),
                 .init(service: streaming[.decommission]!),
+                .init(service: restore),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)

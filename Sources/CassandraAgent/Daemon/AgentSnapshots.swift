@@ -56,14 +56,23 @@ public struct JobControls: Sendable {
     let repair: RepairService?
     let patching: PatchService?
     let backup: BackupService?
+    let restore: RestoreService?
     /// The hand-started streaming jobs, by kind (`rebuild`, `decommission`).
     let streaming: [JobKind: StreamingJobService]
 
-    public init(repair: RepairService?, patching: PatchService? = nil, backup: BackupService? = nil, streaming: [JobKind: StreamingJobService] = [:]) {
+    public init(repair: RepairService?, patching: PatchService? = nil, backup: BackupService? = nil, restore: RestoreService? = nil,
+                streaming: [JobKind: StreamingJobService] = [:]) {
         self.repair = repair
         self.patching = patching
         self.backup = backup
+        self.restore = restore
         self.streaming = streaming
+    }
+
+    /// `POST /v1/backups/ID/restore`: a restore (or its dry run) asked of the agent.
+    public func restore(_ request: BackupRestore.Request) async -> RestoreService.Answer {
+        guard let restore else { return .refused("restore is not running in this agent") }
+        return await restore.request(request)
     }
 
     public func start(_ kind: JobKind, keyspaces: [String], sourceDC: String? = nil) async -> Result<String, NodeLease.Busy> {
@@ -83,6 +92,8 @@ public struct JobControls: Sendable {
         case .rebuild, .decommission:
             guard let service = streaming[kind] else { return .failure(.init(message: "\(kind.rawValue) is not running in this agent")) }
             return await service.start(keyspaces: keyspaces, sourceDC: sourceDC)
+        case .restore:
+            return .failure(.init(message: "a restore needs a backup to restore: `cassandra-agent backup restore ID [--keyspace KS [--table T]]`"))
         }
     }
 
@@ -92,6 +103,7 @@ public struct JobControls: Sendable {
         case .patching: await patching?.cancel() ?? false
         case .backup: await backup?.cancel() ?? false
         case .rebuild, .decommission: await streaming[kind]?.cancel() ?? false
+        case .restore: await restore?.cancel() ?? false
         }
     }
 }

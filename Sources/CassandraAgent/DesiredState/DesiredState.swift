@@ -167,6 +167,8 @@ public struct DesiredState: Sendable {
         public var missedRunGrace: Double = 12 * 3600
         /// An object no manifest references is deleted only when older than this.
         public var objectGrace: Double = 6 * 3600
+        /// `backup.verify`: a sampled re-read of the complete backups' objects (nil: none).
+        public var verify: SampledVerify.Settings?
 
         public init(enabled: Bool, schedule: CronSchedule?, retentionSeconds: Int?, destination: String?) {
             self.enabled = enabled

@@ -190,6 +190,7 @@ enum JobSectionReader {
                 backup.s3 = DesiredState.S3Settings(endpoint: endpoint, region: region, credentialsFile: credentials)
             }
         }
+        if let value = section.optional("verify") { backup.verify = SampledVerify.Settings.read(value, &diagnostics) }
         if case .s3 = target, backup.s3 == nil, s3Node == nil {
             diagnostics.error("backup.destination s3:// needs backup.s3 with endpoint, region and credentialsFile", at: destinationNode?.mark ?? node.mark)
         }

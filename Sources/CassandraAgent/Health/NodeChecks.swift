@@ -199,6 +199,7 @@ enum NodeChecks {
                                "\(what), \(DurationText.format(age.rounded())) ago, more than \(level == .critical ? "3" : "1.5") times the schedule's period (\(DurationText.format(period))): `cassandra-agent job start backup`, and see the last run's reason")
                 }
             }
+            if job.kind == .backup { backupIntegrity(job, &checks) }
             if job.kind == .repair, job.enabled, let deadline = job.deadlineSeconds, let base = job.history.lastCompleteCycleAt ?? job.history.trackedSince,
                now - base > deadline {
                 let days = Int((now - base) / 86_400)

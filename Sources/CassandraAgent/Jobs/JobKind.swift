@@ -2,7 +2,8 @@
 /// job changes the node at a time (`NodeLease`), blackouts hold them, and their
 /// history survives the agent.
 public enum JobKind: String, Codable, Sendable, CaseIterable, Comparable {
-    case repair, backup, patching, rebuild, decommission
+    /// `restore`: `backup restore ID` run by the agent (it changes the node like any job).
+    case repair, backup, patching, rebuild, decommission, restore
 
     public static func < (a: JobKind, b: JobKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!

@@ -26,6 +26,9 @@ public struct JobSnapshot: Sendable, Equatable {
     public var newestBackupAt: Double?
     public var schedulePeriod: Double?
     public var lastBackup: LastBackupStats?
+    /// Backup: the last sampled verify, and the complete backups marked damaged (id -> what is wrong).
+    public var verify: SampledVerify.Report?
+    public var damagedBackups: [String: String] = [:]
 
     public init(kind: JobKind) {
         self.kind = kind

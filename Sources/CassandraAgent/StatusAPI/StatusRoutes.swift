@@ -47,8 +47,11 @@ public struct StatusRoutes: Sendable {
                 return message(202, "reconcile requested")
             }
             let parts = route.split(separator: "/").map(String.init)
+            if parts.count == 4, parts[0] == "v1", parts[1] == "backups", parts[3] == "restore" {
+                return await restore(parts[2], path)
+            }
             guard parts.count == 4, parts[0] == "v1", parts[1] == "jobs", parts[3] == "start" || parts[3] == "cancel" else {
-                return message(404, "no such action: \(route) (POST /v1/reconcile, /v1/jobs/KIND/start or /v1/jobs/KIND/cancel)")
+                return message(404, "no such action: \(route) (POST /v1/reconcile, /v1/jobs/KIND/start, /v1/jobs/KIND/cancel or /v1/backups/ID/restore)")
             }
             guard let kind = JobKind(rawValue: parts[2]) else {
                 return message(404, "no such job kind '\(parts[2])': one of \(JobKind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -64,6 +67,18 @@ public struct StatusRoutes: Sendable {
             return message(405, "method \(method) is not allowed on \(route)")
         default:
             return message(404, "not found: \(route) (try /v1/health, /v1/status, /v1/jobs or /metrics)")
+        }
+    }
+
+    /// `POST /v1/backups/ID/restore?keyspace=KS&table=T&force=1&dry-run=1`.
+    func restore(_ id: String, _ path: String) async -> Response {
+        let flag = { (name: String) in Self.query(path, name).contains { $0 == "1" || $0 == "true" } }
+        let request = BackupRestore.Request(id: id, keyspace: Self.query(path, "keyspace").first, table: Self.query(path, "table").first,
+                                            dryRun: flag("dry-run"), force: flag("force"))
+        switch await jobControls.restore(request) {
+        case .dryRun(let lines): return message(200, lines.joined(separator: "\n"))
+        case .started(let run, let text): return json(202, ["status": "202", "message": text, "run": run])
+        case .refused(let reason): return message(409, reason)
         }
     }
 
