@@ -38,16 +38,7 @@ enum JobSectionReader {
             }
         }
         func duration(_ key: String, minimum: Double, _ apply: (inout DesiredState.Repair, Double) -> Void) {
-            guard let value = section.optional(key), let text = MappingReader.string(value, "repair.\(key)", &diagnostics) else { return }
-            guard let seconds = DurationText.seconds(text) else {
-                diagnostics.error("repair.\(key) '\(text)' is not a duration: a whole number and a unit ms, s, m, h or d (e.g. 30m)", at: value.mark)
-                return
-            }
-            guard seconds >= minimum else {
-                diagnostics.error("repair.\(key) must be at least \(DurationText.format(minimum)), found \(text)", at: value.mark)
-                return
-            }
-            apply(&repair, seconds)
+            if let seconds = section.duration(key, context: "repair", minimum: minimum, &diagnostics) { apply(&repair, seconds) }
         }
         duration("segmentTimeout", minimum: 1) { $0.workflow.segmentTimeout = $1 }
         duration("retryBackoff", minimum: 0) { $0.workflow.retryBackoff = $1 }
@@ -243,16 +234,7 @@ enum JobSectionReader {
             }
         }
         func duration(_ key: String, minimum: Double, _ apply: (inout PatchTurn.Settings, Double) -> Void) {
-            guard let value = section.optional(key), let text = MappingReader.string(value, "patching.\(key)", &diagnostics) else { return }
-            guard let seconds = DurationText.seconds(text) else {
-                diagnostics.error("patching.\(key) '\(text)' is not a duration: a whole number and a unit ms, s, m, h or d (e.g. 10m)", at: value.mark)
-                return
-            }
-            guard seconds >= minimum else {
-                diagnostics.error("patching.\(key) must be at least \(DurationText.format(minimum)), found \(text)", at: value.mark)
-                return
-            }
-            apply(&patching.turn, seconds)
+            if let seconds = section.duration(key, context: "patching", minimum: minimum, example: "10m", &diagnostics) { apply(&patching.turn, seconds) }
         }
         duration("drainTimeout", minimum: 1) { $0.drainTimeout = $1 }
         duration("stopTimeout", minimum: 1) { $0.stopTimeout = $1 }

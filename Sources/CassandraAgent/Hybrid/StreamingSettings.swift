@@ -39,16 +39,7 @@ enum StreamingSectionReader {
             }
         }
         func duration(_ key: String, minimum: Double, _ apply: (inout StreamingSettings, Double) -> Void) {
-            guard let value = section.optional(key), let text = MappingReader.string(value, "\(context).\(key)", &diagnostics) else { return }
-            guard let seconds = DurationText.seconds(text) else {
-                diagnostics.error("\(context).\(key) '\(text)' is not a duration: a whole number and a unit ms, s, m, h or d (e.g. 30m)", at: value.mark)
-                return
-            }
-            guard seconds >= minimum else {
-                diagnostics.error("\(context).\(key) must be at least \(DurationText.format(minimum)), found \(text)", at: value.mark)
-                return
-            }
-            apply(&settings, seconds)
+            if let seconds = section.duration(key, context: context, minimum: minimum, &diagnostics) { apply(&settings, seconds) }
         }
         duration("stallTimeout", minimum: 1) { $0.stallTimeout = $1 }
         duration("timeout", minimum: 1) { $0.timeout = $1 }
