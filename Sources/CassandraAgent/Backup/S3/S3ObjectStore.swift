@@ -12,8 +12,9 @@ import Glibc
 public final class S3ObjectStore: BackupObjectStore, Sendable {
     let bucket: String
     let prefix: String
-    let endpointHost: String
-    let endpointPort: Int
+    let endpoint: S3Endpoint
+    /// For an https:// endpoint: the CAs its certificate must chain to.
+    let tls: TLSClientContext?
     let signer: S3Signer
     let stateDirectory: String
     /// Files larger than this go up in parts of `partSize` (S3's minimum part is 5 MiB).
@@ -35,23 +36,23 @@ public final class S3ObjectStore: BackupObjectStore, Sendable {
     public var concurrency: Int { 4 }
     public let partConcurrency: Int
 
-    public init(bucket: String, prefix: String, endpoint: String, signer: S3Signer, stateDirectory: String,
-                multipartThreshold: Int64 = 64 << 20, partSize: Int64 = 16 << 20, partConcurrency: Int = 4,
+    /// `caFile`: the CA bundle an https:// endpoint's certificate must chain to (default: the system's trust store).
+    public init(bucket: String, prefix: String, endpoint: String, caFile: String? = nil, environment: [String: String] = [:],
+                signer: S3Signer, stateDirectory: String, multipartThreshold: Int64 = 64 << 20, partSize: Int64 = 16 << 20, partConcurrency: Int = 4,
                 now: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws(BackupError) {
-        guard endpoint.hasPrefix("http://") else {
-            throw BackupError("backup.s3.endpoint \(endpoint): only http:// endpoints are supported by this version of the agent (TLS to S3 is not built yet); use a local S3-compatible gateway or a file:// destination")
+        switch S3Endpoint.parse(endpoint) {
+        case .success(let parsed): self.endpoint = parsed
+        case .failure(let error): throw error
         }
-        var rest = endpoint.dropFirst("http://".count)
-        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-        var host = String(rest), port = 80
-        if let colon = rest.lastIndex(of: ":"), let p = Int(rest[rest.index(after: colon)...]) {
-            host = String(rest[..<colon])
-            port = p
+        if self.endpoint.tls {
+            var caCertificates: [UInt8]?
+            if let caFile { caCertificates = try S3CAFile.read(caFile, environment: environment) }
+            tls = try TLSClientContext(caCertificates: caCertificates, caFile: caFile)
+        } else {
+            tls = nil
         }
         self.bucket = bucket
         self.prefix = prefix
-        endpointHost = host
-        endpointPort = port
         self.signer = signer
         self.stateDirectory = stateDirectory
         self.multipartThreshold = multipartThreshold
@@ -75,10 +76,9 @@ public final class S3ObjectStore: BackupObjectStore, Sendable {
         let path = "/\(bucket)" + (key.map { "/" + objectKey($0) } ?? "")
         var payload = payloadSHA256 ?? S3Signer.emptyPayload
         if payloadSHA256 == nil, case .bytes(let bytes) = body, !bytes.isEmpty { payload = SHA256.hex(bytes) }
-        let hostHeader = endpointPort == 80 ? endpointHost : "\(endpointHost):\(endpointPort)"
-        let headers = signer.sign(method: method, path: path, query: query, headers: [("host", hostHeader)], payloadSHA256: payload, at: now())
+        let headers = signer.sign(method: method, path: path, query: query, headers: [("host", endpoint.hostHeader)], payloadSHA256: payload, at: now())
         let target = S3Signer.encode(path, keepSlash: true) + (query.isEmpty ? "" : "?" + query.map { "\(S3Signer.encode($0.0))=\(S3Signer.encode($0.1))" }.joined(separator: "&"))
-        let connection = idle.update { $0.popLast() } ?? HTTPConnection(host: endpointHost, port: endpointPort)
+        let connection = idle.update { $0.popLast() } ?? HTTPConnection(endpoint: endpoint, tls: tls)
         let response = try connection.request(method, target, headers: headers, body: body, sink: sink)
         idle.update { $0.append(connection) }
         return Answer(status: response.status, headers: response.headers, body: response.body)
@@ -91,7 +91,7 @@ public final class S3ObjectStore: BackupObjectStore, Sendable {
         let message = XMLText.first("Message", in: text).map { ": \($0)" } ?? ""
         var hint = ""
         if code == "SignatureDoesNotMatch" { hint = "; the secret access key in backup.s3.credentialsFile is wrong for its access key" }
-        if code == "InvalidAccessKeyId" { hint = "; the access key in backup.s3.credentialsFile is unknown to \(endpointHost)" }
+        if code == "InvalidAccessKeyId" { hint = "; the access key in backup.s3.credentialsFile is unknown to \(endpoint.host)" }
         if code == "NoSuchBucket" { hint = "; create the bucket \(bucket) first" }
         return BackupError("\(description): \(what) failed with HTTP \(answer.status) \(code)\(message)\(hint)")
     }
