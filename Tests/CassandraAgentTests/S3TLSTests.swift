@@ -77,6 +77,29 @@ struct S3EndpointTests {
     }
 }
 
+struct CRC32Tests {
+    /// The check value of CRC-32/ISO-HDLC, and zlib's crc32 (Python's) over a buffer that crosses every slice boundary.
+    @Test func matchesTheCheckValueAndZlib() throws {
+        var check = CRC32()
+        Array("123456789".utf8).withUnsafeBytes { check.update($0) }
+        #expect(check.value == 0xCBF4_3926)
+        #expect(check.base64 == "y/Q5Jg==")
+        var bytes = [UInt8](repeating: 0, count: 100_003)
+        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 7) }
+        var split = CRC32()
+        bytes.withUnsafeBytes { raw in
+            split.update(UnsafeRawBufferPointer(rebasing: raw[0..<13]))
+            split.update(UnsafeRawBufferPointer(rebasing: raw[13...]))
+        }
+        let dir = TemporaryDirectory()
+        let file = dir.path + "/bytes"
+        FileManager.default.createFile(atPath: file, contents: Data(bytes))
+        let zlib = try runProcess("/usr/bin/python3", ["-c", "import sys, zlib; print(zlib.crc32(open(sys.argv[1], 'rb').read()))", file])
+        #expect(zlib.exitCode == 0)
+        #expect(String(split.value) == zlib.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
 extension Result where Failure == BackupError {
     var failureMessage: String? {
         if case .failure(let error) = self { return error.message }
@@ -158,7 +181,72 @@ struct S3TLSStoreTests {
         let notTLS = refusal { try store(plain, endpoint: "https://127.0.0.1:\(plain.port)", caFile: certificates.caBundle, state: dir.path).checkWritable() }
         #expect(notTLS.hasPrefix("TLS handshake with 127.0.0.1:\(plain.port) failed:") && notTLS.contains("is it an http:// endpoint?"), "\(notTLS)")
 
+        // The host name goes in the ClientHello (SNI: one endpoint, many names), an address does not (RFC 6066).
+        let names = dir.path + "/sni-names"
+        let probePort = MotoServer.freePort()
+        let probe = try BackgroundProcess(MotoServer.venv + "/bin/python", [MotoServer.fixtures + "/tls-sni-probe.py", String(probePort), certificates.pki.file("node.pem"),
+                                                                           certificates.pki.file("node.key"), names], environment: ProcessInfo.processInfo.environment)
+        defer { kill(probe.processIdentifier, SIGTERM); probe.waitUntilExit() }
+        let deadline = Date().addingTimeInterval(30)
+        while !MotoServer.answers(probePort) && Date() < deadline && probe.isRunning { Thread.sleep(forTimeInterval: 0.05) }
+        for host in ["localhost", "127.0.0.1"] {
+            let message = refusal { try store(moto, endpoint: "https://\(host):\(probePort)", caFile: certificates.caBundle, state: dir.path).checkWritable() }
+            #expect(message == "accepted", "\(host): \(message)")
+        }
+        #expect(try String(contentsOfFile: names, encoding: .utf8) == "localhost\n-\n")
+
         // Nothing was stored through a refused connection.
         #expect(try store(moto, caFile: certificates.caBundle, state: dir.path).list("").isEmpty)
+    }
+}
+
+/// A backup over https driven as an operator drives it: `cassandra-agent run`, `job start backup`, `backup verify`.
+@Suite(.serialized, .enabled(if: MotoServer.available, "moto is not installed: .ci/run creates its venv"))
+struct DaemonS3TLSTests {
+    @Test func aBackupOverHTTPSTrustsTheSystemStoreOrOnlyTheCAFileAndIsReadBackByBoto3() async throws {
+        let certificates = try S3TestCertificates()
+        let moto = try MotoServer(tls: certificates)
+        // The system's trust store as OpenSSL finds it, with the test CA in it (SSL_CERT_FILE, as if installed on the host).
+        let agent = try AgentUnderTest(environment: ["SSL_CERT_FILE": certificates.caBundle])
+        let backups = DaemonBackupTests()
+        let credentials = moto.credentialsFile(in: agent.dir)
+        func section(caFile: String?) -> String {
+            """
+            backup:
+              enabled: true
+              schedule: "0 3 * * *"
+              retention: 48h
+              destination: s3://\(moto.bucket)/prod
+              splay: 0s
+              s3:
+                endpoint: \(moto.endpoint)
+                region: us-east-1
+                credentialsFile: \(credentials)
+            \(caFile.map { "    caFile: \($0)" } ?? "")
+            """
+        }
+        try agent.drop(agent.desiredState(extra: section(caFile: nil)))
+        _ = try #require(try await backups.backupJob(agent) { $0.enabled && $0.state == .idle })
+        let first = try await backups.backUp(agent)
+        #expect(first.result == "succeeded", "\(first.reason ?? "")")
+        let stored = try moto.readBack(prefix: "prod/")
+        let objects = stored.filter { $0.key.contains("/objects/") }
+        #expect(!objects.isEmpty && objects.allSatisfy { $0.key.hasSuffix("/" + $0.value.1) }, "boto3 reads every object back over https with the SHA-256 it is named by")
+        #expect(Set(backups.liveFiles(agent).values).isSubset(of: Set(objects.values.map(\.1))))
+        let verify = try runAgent(["backup", "verify", first.id, "--config", agent.configFile], environment: ["SSL_CERT_FILE": certificates.caBundle])
+        #expect(verify.exitCode == 0, "backup verify reads every object over https: \(verify.stderr)")
+
+        // caFile replaces the system's store: a bundle without the server's CA is refused, with the reason.
+        try agent.drop(agent.desiredState(extra: section(caFile: certificates.unrelatedCA)))
+        try await Task.sleep(for: .seconds(1))
+        let refused = try await backups.backUp(agent)
+        #expect(refused.result == "failed")
+        #expect(refused.reason?.contains("certificate verify failed: unable to get local issuer certificate for 127.0.0.1:\(moto.port)") == true, "\(refused.reason ?? "")")
+
+        try agent.drop(agent.desiredState(extra: section(caFile: certificates.caBundle)))
+        try await Task.sleep(for: .seconds(1))
+        let second = try await backups.backUp(agent)
+        #expect(second.result == "succeeded" && second.reason?.contains("stored 0 new file(s)") == true, "\(second.reason ?? "")")
+        #expect(agent.stop() == 0)
     }
 }

@@ -16,8 +16,9 @@ final class HTTPConnection: @unchecked Sendable {
 
     enum Body {
         case bytes([UInt8])
-        /// `length` bytes of the open descriptor from its current offset, each chunk handed to `observe` as it is sent.
-        case file(fd: Int32, length: Int64, observe: (UnsafeRawBufferPointer) -> Void)
+        /// `length` bytes of the open descriptor from `offset` (pread: the parts of one file share its descriptor),
+        /// each chunk handed to `observe` as it is sent. Replayed on a reopened connection only when nothing observes it.
+        case file(fd: Int32, offset: Int64, length: Int64, observe: ((UnsafeRawBufferPointer) -> Void)?)
     }
 
     let endpoint: S3Endpoint
@@ -28,6 +29,8 @@ final class HTTPConnection: @unchecked Sendable {
     private var tls: TLSStream?
     private var pending: [UInt8] = []
     private var received = [UInt8](repeating: 0, count: 64 << 10)
+    /// What a file body is read into on its way out; allocated by the first one.
+    private var outgoing: [UInt8] = []
     /// Set once a sink got bytes of the answer in flight: such a request is never replayed.
     private var delivered = false
 
@@ -116,9 +119,9 @@ final class HTTPConnection: @unchecked Sendable {
                 return try exchange(method, target, headers: headers, body: body, sink: sink)
             } catch {
                 disconnect()
-                // A file body cannot be replayed from here: the caller retries it.
+                // An observed file body cannot be replayed from here: the caller retries it.
                 if retried || delivered { throw error }
-                if case .file = body { throw error }
+                if case .file(_, _, _, let observe) = body, observe != nil { throw error }
                 retried = true
             }
         }
@@ -129,28 +132,29 @@ final class HTTPConnection: @unchecked Sendable {
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         switch body {
         case .bytes(let bytes): head += "Content-Length: \(bytes.count)\r\n"
-        case .file(_, let length, _): head += "Content-Length: \(length)\r\n"
+        case .file(_, _, let length, _): head += "Content-Length: \(length)\r\n"
         }
         head += "\r\n"
         try send(Array(head.utf8))
         switch body {
         case .bytes(let bytes):
             if !bytes.isEmpty { try send(bytes) }
-        case .file(let input, let length, let observe):
-            var left = length
-            var buffer = [UInt8](repeating: 0, count: TransferContext.chunk)
-            while left > 0 {
-                let n = buffer.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress, min($0.count, Int(left))) }
+        case .file(let input, let offset, let length, let observe):
+            if outgoing.isEmpty { outgoing = [UInt8](repeating: 0, count: TransferContext.chunk) }
+            var done: Int64 = 0
+            while done < length {
+                let want = Int(min(Int64(outgoing.count), length - done))
+                let n = outgoing.withUnsafeMutableBytes { pread(input, $0.baseAddress, want, off_t(offset + done)) }
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw BackupError("the file ended \(left) bytes early while it was sent") }
-                let failure = buffer.withUnsafeBytes { raw -> BackupError? in
-                    let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-                    observe(chunk)
-                    do throws(BackupError) { try send(chunk) } catch { return error }
-                    return nil
+                guard n > 0 else { throw BackupError("the file ended \(length - done) bytes early while it was sent") }
+                try BackupError.typed {
+                    try outgoing.withUnsafeBytes { raw in
+                        let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+                        observe?(chunk)
+                        try send(chunk)
+                    }
                 }
-                if let failure { throw failure }
-                left -= Int64(n)
+                done += Int64(n)
             }
         }
         let statusLine = try line()
