@@ -195,6 +195,24 @@ struct S3TLSStoreTests {
         }
         #expect(try String(contentsOfFile: names, encoding: .utf8) == "localhost\n-\n")
 
+        // A server that takes the connection and never answers the handshake: the read timeout ends it, with the reason.
+        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(silent) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(silent, 4)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(silent, $0, &length) } }
+        let silentPort = Int(UInt16(bigEndian: address.sin_port))
+        let signer = S3Signer(accessKeyID: moto.accessKeyID, secretAccessKey: moto.secret, region: "us-east-1")
+        let hung = refusal {
+            try S3ObjectStore(bucket: moto.bucket, prefix: "tls", endpoint: "https://127.0.0.1:\(silentPort)", caFile: certificates.caBundle, signer: signer,
+                              stateDirectory: dir.path, timeoutSeconds: 1).checkWritable()
+        }
+        #expect(hung == "TLS handshake with 127.0.0.1:\(silentPort) failed: no answer from 127.0.0.1:\(silentPort) within 1 s", "\(hung)")
+
         // Nothing was stored through a refused connection.
         #expect(try store(moto, caFile: certificates.caBundle, state: dir.path).list("").isEmpty)
     }

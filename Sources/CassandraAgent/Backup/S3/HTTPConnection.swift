@@ -114,13 +114,15 @@ final class HTTPConnection: @unchecked Sendable {
         var retried = false
         delivered = false
         while true {
+            // Only a kept-alive connection is worth a second try: the server may have closed it while it was idle.
+            let reused = socket != nil
             do {
-                if socket == nil { try connect() }
+                if !reused { try connect() }
                 return try exchange(method, target, headers: headers, body: body, sink: sink)
             } catch {
                 disconnect()
                 // An observed file body cannot be replayed from here: the caller retries it.
-                if retried || delivered { throw error }
+                if !reused || retried || delivered { throw error }
                 if case .file(_, _, _, let observe) = body, observe != nil { throw error }
                 retried = true
             }

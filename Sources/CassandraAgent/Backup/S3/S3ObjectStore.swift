@@ -21,6 +21,8 @@ public final class S3ObjectStore: BackupObjectStore, Sendable {
     let multipartThreshold: Int64
     let partSize: Int64
     let now: @Sendable () -> Int64
+    /// How long connecting, or a send or a receive, may take before the request fails.
+    let timeoutSeconds: Int
     /// Idle kept-alive connections; a request takes one (or opens one) and gives it back.
     let idle = Published<[HTTPConnection]>([])
     let sent = Published(0)
@@ -43,7 +45,7 @@ public final class S3ObjectStore: BackupObjectStore, Sendable {
     /// `caFile`: the CA bundle an https:// endpoint's certificate must chain to (default: the system's trust store).
     public init(bucket: String, prefix: String, endpoint: String, caFile: String? = nil, environment: [String: String] = [:],
                 signer: S3Signer, stateDirectory: String, multipartThreshold: Int64 = 64 << 20, partSize: Int64 = 16 << 20, partConcurrency: Int = 8,
-                now: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws(BackupError) {
+                timeoutSeconds: Int = 60, now: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws(BackupError) {
         switch S3Endpoint.parse(endpoint) {
         case .success(let parsed): self.endpoint = parsed
         case .failure(let error): throw error
@@ -62,6 +64,7 @@ public final class S3ObjectStore: BackupObjectStore, Sendable {
         self.multipartThreshold = multipartThreshold
         self.partSize = max(partSize, 5 << 20)
         self.partConcurrency = max(1, partConcurrency)
+        self.timeoutSeconds = timeoutSeconds
         self.now = now
     }
 
@@ -83,7 +86,7 @@ public final class S3ObjectStore: BackupObjectStore, Sendable {
         if payloadSHA256 == nil, case .bytes(let bytes) = body, !bytes.isEmpty { payload = SHA256.hex(bytes) }
         let headers = extra + signer.sign(method: method, path: path, query: query, headers: [("host", endpoint.hostHeader)] + extra, payloadSHA256: payload, at: now())
         let target = S3Signer.encode(path, keepSlash: true) + (query.isEmpty ? "" : "?" + query.map { "\(S3Signer.encode($0.0))=\(S3Signer.encode($0.1))" }.joined(separator: "&"))
-        let connection = idle.update { $0.popLast() } ?? HTTPConnection(endpoint: endpoint, tls: tls)
+        let connection = idle.update { $0.popLast() } ?? HTTPConnection(endpoint: endpoint, tls: tls, timeoutSeconds: timeoutSeconds)
         let response = try connection.request(method, target, headers: headers, body: body, sink: sink)
         idle.update { $0.append(connection) }
         return Answer(status: response.status, headers: response.headers, body: response.body)
