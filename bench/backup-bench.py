@@ -6,7 +6,8 @@
   - an unchanged second backup: its time and the bytes it stored (target 0 bytes, <= 5 % of the
     first's time);
   - s3:// backup to moto's S3-compatible server against boto3's upload_file of the same files to
-    the same server (target >= 1x).
+    the same server (target >= 1x), and the CPU moto spent on each (the server is the bottleneck
+    here, so this says whose requests cost it more, whatever else loads the machine).
 
     swift build -c release && python3 bench/backup-bench.py [GIB]
 
@@ -96,6 +97,15 @@ backup:
 {s3}"""
 
 
+def cpu_seconds(pid):
+    """User + system CPU a process has used: what the S3 server spent on each client's requests."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
 def drop(text):
     with open(f"{work}/etc/.ds.tmp", "w") as f:
         f.write(text)
@@ -159,7 +169,10 @@ observeSeconds: 5
         f.write(f"[default]\naws_access_key_id = {keys[0]}\naws_secret_access_key = {keys[1]}\n")
     drop(desired("s3://bench-bucket/agent", f"  s3:\n    endpoint: {endpoint}\n    region: us-east-1\n    credentialsFile: {work}/s3-credentials\n"))
     time.sleep(2)
+    moto_pid = procs[-1].pid
+    moto_before = cpu_seconds(moto_pid)
     s3_time, last3 = backup()
+    moto_agent = cpu_seconds(moto_pid) - moto_before
     if last3.get("result") != "succeeded":
         sys.exit(f"s3 backup failed: {last3}")
     files = [os.path.join(d, f) for d, _, fs in os.walk(data) for f in fs if "/snapshots/" not in os.path.join(d, f)]
@@ -173,9 +186,13 @@ for i, f in enumerate(files):
     s3.upload_file(f, "bench-bucket", "boto3/%d" % i, Config=TransferConfig(multipart_threshold=64 << 20, multipart_chunksize=16 << 20))
 print(time.monotonic() - start)
 """
+    moto_before = cpu_seconds(moto_pid)
     boto = float(run(f"{venv}/bin/python", "-c", script, *files, check=True).stdout.strip())
+    moto_boto = cpu_seconds(moto_pid) - moto_before
     print(f"s3:// backup (moto):     {s3_time:7.2f} s  {total / s3_time / (1 << 20):7.1f} MiB/s")
     print(f"boto3 upload_file:       {boto:7.2f} s  {total / boto / (1 << 20):7.1f} MiB/s  agent = {boto / s3_time:.2f}x boto3 (target >= 1x)")
+    # moto is the bottleneck on a small machine: its CPU per upload says which client's requests cost it more.
+    print(f"moto's CPU:              {moto_agent:7.2f} s for the agent's upload, {moto_boto:.2f} s for boto3's")
 finally:
     for p in procs:
         p.terminate()

@@ -7,6 +7,7 @@
 #include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/bio.h>
+#include <openssl/ssl.h>
 
 /* Macros Swift cannot import, as functions. */
 static inline unsigned long agent_xn_flag_rfc2253(void) { return XN_FLAG_RFC2253; }
@@ -26,3 +27,7 @@ static inline int agent_add_jdk_trust(PKCS12_SAFEBAG *bag) {
     ASN1_OBJECT_free(any);
     return ok;
 }
+
+/* The TLS client of https:// S3 endpoints (Backup/S3/TLSStream.swift): macros as functions. */
+static inline int agent_ssl_ctx_min_tls12(SSL_CTX *ctx) { return (int)SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION); }
+static inline int agent_ssl_set_sni(SSL *ssl, const char *name) { return (int)SSL_set_tlsext_host_name(ssl, name); }

@@ -204,7 +204,7 @@ struct BackupSectionTests {
         #expect(found.contains { $0.contains("backup.minimumCount must be from 1") })
         #expect(found.contains { $0.contains("'B' is not an S3 bucket name") })
         #expect(found.contains { $0.contains("backup.bandwidth 'fast' is not a rate") })
-        #expect(found.contains { $0.contains("https:// endpoints are not supported") })
+        #expect(found.contains { $0.contains("backup.s3.credentialsFile must be an absolute path or credential:NAME") }, "an https:// endpoint is valid; the relative path is not")
     }
 
     @Test func theSampledVerifyIsReadAndItsErrorsAreLocated() {

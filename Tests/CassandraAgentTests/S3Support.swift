@@ -16,19 +16,32 @@ final class MotoServer: Sendable {
     let bucket = "cassandra-backups"
     let accessKeyID: String
     let secret: String
-    var endpoint: String { "http://127.0.0.1:\(port)" }
+    /// Set when the server speaks https: boto3 trusts this CA bundle (AWS_CA_BUNDLE).
+    let caBundle: String?
+    var endpoint: String { "\(caBundle == nil ? "http" : "https")://127.0.0.1:\(port)" }
+    /// What the Python scripts run with: boto3 verifies an https server against the test CA.
+    var pythonEnvironment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        if let caBundle { environment["AWS_CA_BUNDLE"] = caBundle }
+        return environment
+    }
 
-    init() throws {
+    /// `tls`: serve https with this certificate chain and key (moto_server's --ssl-cert/--ssl-key), trusted through `tls.caBundle`.
+    init(tls: S3TestCertificates? = nil) throws {
         port = Self.freePort()
+        caBundle = tls?.caBundle
         var environment = ProcessInfo.processInfo.environment
         environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "5"
-        process = try BackgroundProcess(Self.venv + "/bin/moto_server", ["-H", "127.0.0.1", "-p", String(port)], environment: environment)
+        let serving = tls.map { ["--ssl-cert", $0.chain, "--ssl-key", $0.key] } ?? []
+        process = try BackgroundProcess(Self.venv + "/bin/moto_server", ["-H", "127.0.0.1", "-p", String(port)] + serving, environment: environment)
         let deadline = Date().addingTimeInterval(30)
         while !Self.answers(port) {
             guard Date() < deadline, process.isRunning else { throw SystemError("start moto_server", path: Self.venv, code: ETIMEDOUT) }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        let setup = try runProcess(Self.venv + "/bin/python", [Self.fixtures + "/moto-setup.py", "http://127.0.0.1:\(port)", bucket])
+        var python = ProcessInfo.processInfo.environment
+        if let caBundle { python["AWS_CA_BUNDLE"] = caBundle }
+        let setup = try runProcess(Self.venv + "/bin/python", [Self.fixtures + "/moto-setup.py", "\(caBundle == nil ? "http" : "https")://127.0.0.1:\(port)", bucket], environment: python)
         let lines = setup.stdout.split(separator: "\n").map(String.init)
         guard setup.exitCode == 0, lines.count == 2 else { throw SystemError("set up moto: \(setup.stderr)", path: Self.venv, code: EINVAL) }
         accessKeyID = lines[0]
@@ -42,7 +55,7 @@ final class MotoServer: Sendable {
 
     /// Every object under `prefix` as boto3 reads it: key -> (size, SHA-256).
     func readBack(prefix: String) throws -> [String: (Int, String)] {
-        let result = try runProcess(Self.venv + "/bin/python", [Self.fixtures + "/s3-read.py", endpoint, bucket, prefix, accessKeyID, secret])
+        let result = try runProcess(Self.venv + "/bin/python", [Self.fixtures + "/s3-read.py", endpoint, bucket, prefix, accessKeyID, secret], environment: pythonEnvironment)
         guard result.exitCode == 0 else { throw SystemError("boto3 read: \(result.stderr)", path: bucket, code: EIO) }
         var objects: [String: (Int, String)] = [:]
         for line in result.stdout.split(separator: "\n") {
@@ -76,5 +89,37 @@ final class MotoServer: Sendable {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Certificates from the test PKI for an https S3 server on 127.0.0.1: a leaf
+/// from the intermediate whose only name is IP:127.0.0.1 (so `localhost`, which
+/// resolves to the same server, is another host name), served with its chain.
+struct S3TestCertificates: Sendable {
+    let pki: TestPKI
+    /// Leaf then intermediate, as the server sends them.
+    let chain: String
+    let key: String
+    /// The root CA: what a client must trust.
+    var caBundle: String { pki.file("ca.pem") }
+    /// A CA that signed none of this.
+    var unrelatedCA: String { pki.file("managed.pem") }
+
+    init() throws {
+        pki = try TestPKI()
+        pki.dir.write("s3-ext.cnf", """
+        [leaf]
+        basicConstraints = CA:FALSE
+        keyUsage = critical,digitalSignature,keyEncipherment
+        extendedKeyUsage = serverAuth
+        subjectAltName = IP:127.0.0.1
+
+        """)
+        try pki.openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "s3.key", "-out", "s3.csr", "-subj", "/O=Acme/CN=s3 test server"])
+        try pki.openssl(["x509", "-req", "-in", "s3.csr", "-CA", "int.pem", "-CAkey", "int.key", "-CAcreateserial", "-out", "s3-leaf.pem", "-days", "30",
+                         "-extfile", pki.file("s3-ext.cnf"), "-extensions", "leaf"])
+        try pki.concatenate(["s3-leaf.pem", "int.pem"], into: "s3-chain.pem")
+        chain = pki.file("s3-chain.pem")
+        key = pki.file("s3.key")
     }
 }

@@ -703,7 +703,8 @@ public enum BackupStores {
             guard let s3 = backup.s3 else { throw BackupError("backup.destination s3:// needs backup.s3 with endpoint, region and credentialsFile") }
             let credentials = try S3Credentials.load(s3.credentialsFile, environment: environment)
             let signer = S3Signer(accessKeyID: credentials.id, secretAccessKey: credentials.secret, sessionToken: credentials.token, region: s3.region)
-            return try S3ObjectStore(bucket: bucket, prefix: prefix, endpoint: s3.endpoint, signer: signer, stateDirectory: stateDirectory)
+            return try S3ObjectStore(bucket: bucket, prefix: prefix, endpoint: s3.endpoint, caFile: s3.caFile, environment: environment,
+                                     signer: signer, stateDirectory: stateDirectory)
         case nil:
             throw BackupError("backup.destination is not set")
         }

@@ -183,6 +183,8 @@ public struct DesiredState: Sendable {
         public var region: String
         /// An AWS shared-credentials file ([default]) or `credential:NAME` (systemd's $CREDENTIALS_DIRECTORY).
         public var credentialsFile: String
+        /// For an https:// endpoint: the PEM CA bundle its certificate must chain to instead of the system's trust store.
+        public var caFile: String?
     }
 
     public struct Patching: Sendable {

@@ -165,20 +165,29 @@ enum JobSectionReader {
         }
         let s3Node = section.optional("s3")
         if let s3Node, var s3 = MappingReader(s3Node, context: "backup.s3", diagnostics: &diagnostics) {
-            let endpoint = s3.required("endpoint", diagnostics: &diagnostics).flatMap { MappingReader.string($0, "backup.s3.endpoint", &diagnostics) }
+            let endpointNode = s3.required("endpoint", diagnostics: &diagnostics)
+            let endpoint = endpointNode.flatMap { MappingReader.string($0, "backup.s3.endpoint", &diagnostics) }
             let region = s3.required("region", diagnostics: &diagnostics).flatMap { MappingReader.string($0, "backup.s3.region", &diagnostics) }
             let credentialsNode = s3.required("credentialsFile", diagnostics: &diagnostics)
             let credentials = credentialsNode.flatMap { MappingReader.string($0, "backup.s3.credentialsFile", &diagnostics) }
+            let caNode = s3.optional("caFile")
+            let caFile = caNode.flatMap { MappingReader.string($0, "backup.s3.caFile", &diagnostics) }
             s3.rejectUnknownKeys(&diagnostics)
-            if let endpoint, endpoint.hasPrefix("https://") {
-                diagnostics.error("backup.s3.endpoint: https:// endpoints are not supported by this version of the agent yet (it has no TLS client for S3); use an http:// endpoint on a trusted network, or a file:// destination", at: s3Node.mark)
-            } else if let endpoint, !endpoint.hasPrefix("http://") {
-                diagnostics.error("backup.s3.endpoint must be an http:// URL, found '\(endpoint)'", at: s3Node.mark)
-            } else if let endpoint, let region, let credentials {
+            var parsed: S3Endpoint?
+            if let endpoint {
+                switch S3Endpoint.parse(endpoint) {
+                case .success(let value): parsed = value
+                case .failure(let error): diagnostics.error(error.message, at: endpointNode?.mark ?? s3Node.mark)
+                }
+            }
+            if let caFile, let caNode {
+                caFileProblem(caFile, tls: parsed?.tls ?? true).map { diagnostics.error($0, at: caNode.mark) }
+            }
+            if let endpoint, parsed != nil, let region, let credentials {
                 if !credentials.hasPrefix("/") && !credentials.hasPrefix("credential:") {
                     diagnostics.error("backup.s3.credentialsFile must be an absolute path or credential:NAME (a systemd credential), found '\(credentials)'", at: credentialsNode?.mark ?? s3Node.mark)
                 }
-                backup.s3 = DesiredState.S3Settings(endpoint: endpoint, region: region, credentialsFile: credentials)
+                backup.s3 = DesiredState.S3Settings(endpoint: endpoint, region: region, credentialsFile: credentials, caFile: caFile)
             }
         }
         if let value = section.optional("verify") { backup.verify = SampledVerify.Settings.read(value, &diagnostics) }
@@ -186,6 +195,19 @@ enum JobSectionReader {
             diagnostics.error("backup.destination s3:// needs backup.s3 with endpoint, region and credentialsFile", at: destinationNode?.mark ?? node.mark)
         }
         return backup
+    }
+
+    /// What is wrong with `backup.s3.caFile`, read as the store will read it (a systemd credential only when the agent runs).
+    static func caFileProblem(_ path: String, tls: Bool) -> String? {
+        guard tls else { return "backup.s3.caFile is only for https:// endpoints; this one is http://" }
+        if path.hasPrefix("credential:") { return nil }
+        guard path.hasPrefix("/") else { return "backup.s3.caFile must be an absolute path or credential:NAME (a systemd credential), found '\(path)'" }
+        do {
+            _ = try S3CAFile.read(path, environment: [:])
+            return nil
+        } catch {
+            return error.message
+        }
     }
 
     /// `50MiB/s` and the like, in bytes per second.

@@ -2,10 +2,10 @@
 import Glibc
 #endif
 
-/// A small blocking HTTP/1.1 client over one kept-alive TCP connection: what the
-/// S3 store needs (requests with a body from memory or streamed from a file,
-/// Content-Length and chunked answers), on the store's own thread. Plain http
-/// only: an https endpoint needs TLS, which this client does not do yet.
+/// A small blocking HTTP/1.1 client over one kept-alive connection, plain or
+/// TLS (https:// endpoints): what the S3 store needs (requests with a body from
+/// memory or streamed from a file, Content-Length and chunked answers), on the
+/// store's own threads.
 final class HTTPConnection: @unchecked Sendable {
     // @unchecked: one thread at a time uses a connection; S3ObjectStore's pool hands it out.
     struct Response {
@@ -16,92 +16,76 @@ final class HTTPConnection: @unchecked Sendable {
 
     enum Body {
         case bytes([UInt8])
-        /// `length` bytes of the open descriptor from its current offset, each chunk handed to `observe` as it is sent.
-        case file(fd: Int32, length: Int64, observe: (UnsafeRawBufferPointer) -> Void)
+        /// `length` bytes of the open descriptor from `offset` (pread: the parts of one file share its descriptor),
+        /// each chunk handed to `observe` as it is sent. Replayed on a reopened connection only when nothing observes it.
+        case file(fd: Int32, offset: Int64, length: Int64, observe: ((UnsafeRawBufferPointer) -> Void)?)
     }
 
-    let host: String
-    let port: Int
+    let endpoint: S3Endpoint
+    /// Set for https:// endpoints.
+    let tlsContext: TLSClientContext?
     let timeoutSeconds: Int
-    private var fd: Int32 = -1
+    private var socket: SocketIO?
+    private var tls: TLSStream?
     private var pending: [UInt8] = []
+    private var received = [UInt8](repeating: 0, count: 64 << 10)
+    /// What a file body is read into on its way out; allocated by the first one.
+    private var outgoing: [UInt8] = []
     /// Set once a sink got bytes of the answer in flight: such a request is never replayed.
     private var delivered = false
 
-    init(host: String, port: Int, timeoutSeconds: Int = 60) {
-        self.host = host
-        self.port = port
+    var host: String { endpoint.host }
+    var port: Int { endpoint.port }
+
+    init(endpoint: S3Endpoint, tls: TLSClientContext?, timeoutSeconds: Int = 60) {
+        self.endpoint = endpoint
+        tlsContext = tls
         self.timeoutSeconds = timeoutSeconds
     }
 
     deinit { disconnect() }
 
     func disconnect() {
-        if fd >= 0 { close(fd) }
-        fd = -1
+        tls?.shutdown()
+        tls = nil
+        socket?.close()
+        socket = nil
         pending = []
     }
 
     func connect() throws(BackupError) {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(host, String(port), &hints, &result)
-        guard rc == 0, let first = result else { throw BackupError("cannot resolve \(host): \(String(cString: gai_strerror(rc)))") }
-        defer { freeaddrinfo(result) }
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        var lastError = ECONNREFUSED
-        while let info = cursor {
-            let s = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
-            if s >= 0 {
-                var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-                setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                var one: Int32 = 1
-                setsockopt(s, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-                if Glibc.connect(s, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
-                    fd = s
-                    return
-                }
-                lastError = errno
-                close(s)
+        let opened = try SocketIO.connect(host: host, port: port, timeoutSeconds: timeoutSeconds)
+        if let tlsContext {
+            do {
+                tls = try TLSStream(context: tlsContext, socket: opened)
+            } catch {
+                opened.close()
+                throw error
             }
-            cursor = info.pointee.ai_next
         }
-        throw BackupError("cannot connect to \(host):\(port): \(String(cString: strerror(lastError)))")
+        socket = opened
     }
 
     func send(_ bytes: UnsafeRawBufferPointer) throws(BackupError) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw BackupError("cannot send to \(host):\(port): \(String(cString: strerror(errno)))")
-            }
-            offset += n
-        }
+        guard let socket else { throw BackupError("not connected to \(host):\(port)") }
+        if let tls { try tls.write(bytes) } else { try socket.sendAll(bytes) }
     }
 
     func send(_ bytes: [UInt8]) throws(BackupError) {
-        let failure = bytes.withUnsafeBytes { raw -> BackupError? in
-            do throws(BackupError) { try send(raw) } catch { return error }
-            return nil
-        }
-        if let failure { throw failure }
+        try BackupError.typed { try bytes.withUnsafeBytes { try send($0) } }
     }
 
     func fill() throws(BackupError) {
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw BackupError("no answer from \(host):\(port): \(String(cString: strerror(errno)))") }
-            if n == 0 { throw BackupError("\(host):\(port) closed the connection") }
-            pending.append(contentsOf: buffer[0..<n])
-            return
+        guard let socket else { throw BackupError("not connected to \(host):\(port)") }
+        let tls = self.tls
+        let n = try BackupError.typed {
+            try received.withUnsafeMutableBytes { raw in
+                if let tls { return try tls.read(into: raw) }
+                return try socket.receive(into: raw)
+            }
         }
+        if n == 0 { throw BackupError("\(host):\(port) closed the connection") }
+        pending.append(contentsOf: received[0..<n])
     }
 
     func line() throws(BackupError) -> String {
@@ -130,46 +114,49 @@ final class HTTPConnection: @unchecked Sendable {
         var retried = false
         delivered = false
         while true {
+            // Only a kept-alive connection is worth a second try: the server may have closed it while it was idle.
+            let reused = socket != nil
             do {
-                if fd < 0 { try connect() }
+                if !reused { try connect() }
                 return try exchange(method, target, headers: headers, body: body, sink: sink)
             } catch {
                 disconnect()
-                // A file body cannot be replayed from here: the caller retries it.
-                if retried || delivered { throw error }
-                if case .file = body { throw error }
+                // An observed file body cannot be replayed from here: the caller retries it.
+                if !reused || retried || delivered { throw error }
+                if case .file(_, _, _, let observe) = body, observe != nil { throw error }
                 retried = true
             }
         }
     }
 
     private func exchange(_ method: String, _ target: String, headers: [(String, String)], body: Body, sink: Sink?) throws(BackupError) -> Response {
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: \(port == 80 ? host : "\(host):\(port)")\r\n"
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: \(endpoint.hostHeader)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         switch body {
         case .bytes(let bytes): head += "Content-Length: \(bytes.count)\r\n"
-        case .file(_, let length, _): head += "Content-Length: \(length)\r\n"
+        case .file(_, _, let length, _): head += "Content-Length: \(length)\r\n"
         }
         head += "\r\n"
         try send(Array(head.utf8))
         switch body {
         case .bytes(let bytes):
             if !bytes.isEmpty { try send(bytes) }
-        case .file(let input, let length, let observe):
-            var left = length
-            var buffer = [UInt8](repeating: 0, count: TransferContext.chunk)
-            while left > 0 {
-                let n = buffer.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress, min($0.count, Int(left))) }
+        case .file(let input, let offset, let length, let observe):
+            if outgoing.isEmpty { outgoing = [UInt8](repeating: 0, count: TransferContext.chunk) }
+            var done: Int64 = 0
+            while done < length {
+                let want = Int(min(Int64(outgoing.count), length - done))
+                let n = outgoing.withUnsafeMutableBytes { pread(input, $0.baseAddress, want, off_t(offset + done)) }
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw BackupError("the file ended \(left) bytes early while it was sent") }
-                let failure = buffer.withUnsafeBytes { raw -> BackupError? in
-                    let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-                    observe(chunk)
-                    do throws(BackupError) { try send(chunk) } catch { return error }
-                    return nil
+                guard n > 0 else { throw BackupError("the file ended \(length - done) bytes early while it was sent") }
+                try BackupError.typed {
+                    try outgoing.withUnsafeBytes { raw in
+                        let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+                        observe?(chunk)
+                        try send(chunk)
+                    }
                 }
-                if let failure { throw failure }
-                left -= Int64(n)
+                done += Int64(n)
             }
         }
         let statusLine = try line()
