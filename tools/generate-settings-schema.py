@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Turns the cassandra-config data set (../shared/cassandra-config/cassandra-<v>.json)
 into the project's own compact schema, one Swift file per Cassandra version that
-holds the schema as a JSON string literal (read with FoundationEssentials' JSONDecoder,
-so no resource bundle and no Foundation at run time).
+builds the schema from plain Swift initialisers: nothing is parsed or decoded at run
+time (a JSON literal decoded with JSONDecoder cost about 40 M instructions per
+process), and a version's schema is built only when that version is used.
 
 Run from the repository root:  python3 tools/generate-settings-schema.py [DATASET_DIR]
 The output is deterministic; CI checks that the committed files are current.
@@ -138,6 +139,142 @@ def index_lines(datasets):
     return lines + dedup(renames) + dedup(field_renames)
 
 
+def swift_string(text):
+    """A Swift string literal (the data is plain text; escape what Swift would read)."""
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20:
+            out.append("\\u{%x}" % ord(ch))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def swift_strings(xs):
+    return "[" + ", ".join(swift_string(x) for x in xs) + "]"
+
+
+KINDS = {"data_storage": "dataStorage", "data_rate": "dataRate", "parameterized_class": "parameterizedClass", "enum": "`enum`"}
+
+
+def swift_shape(v):
+    args = ["." + KINDS.get(v["kind"], v["kind"])]
+    if "values" in v:
+        args.append("values: " + swift_strings(v["values"]))
+    for key in ("items", "keys", "valueShape"):
+        if key in v:
+            args.append(f"{key}: " + swift_shape(v[key]))
+    for key in ("minUnit", "width"):
+        if key in v:
+            args.append(f"{key}: " + swift_string(v[key]))
+    for key in ("scalarClassName", "inherits"):
+        if v.get(key):
+            args.append(f"{key}: true")
+    return "ValueShape(" + ", ".join(args) + ")"
+
+
+def swift_value(v):
+    """A YAMLValue literal, read the way the schema's JSON decoder read it: a number
+    with an integral value is an int (the decoder tried Int before Double)."""
+    if v is None:
+        return ".null"
+    if isinstance(v, bool):
+        return ".bool(true)" if v else ".bool(false)"
+    if isinstance(v, int):
+        return f".int({v})"
+    if isinstance(v, float):
+        return f".int({int(v)})" if v.is_integer() else f".double({v!r})"
+    if isinstance(v, str):
+        return f".string({swift_string(v)})"
+    if isinstance(v, list):
+        return ".list([" + ", ".join(swift_value(x) for x in v) + "])"
+    if isinstance(v, dict):  # ordered() wrote mappings as {"ordered": [[k, v], ...]}
+        assert list(v) == ["ordered"], v
+        return ".map([" + ", ".join(f"({swift_string(k)}, {swift_value(x)})" for k, x in v["ordered"]) + "])"
+    raise SystemExit(f"unexpected shipped value {v!r}")
+
+
+def swift_setting(s, indent):
+    args = [swift_string(s["name"]), swift_shape(s["shape"])]
+    for key in ("nullable", "defaultIsNull", "deprecated"):
+        if s.get(key):
+            args.append(f"{key}: true")
+    if s.get("replaces"):
+        args.append("replaces: [" + ", ".join(
+            f".init(old: {swift_string(r['old'])}, converter: {swift_string(r['converter'])})" for r in s["replaces"]) + "]")
+    if "fields" in s:
+        inner = indent + "    "
+        args.append("fields: [\n" + "".join(f"{inner}{swift_setting(f, inner)},\n" for f in s["fields"]) + indent + "]")
+    if "shipped" in s:
+        args.append("shipped: .init(" + swift_value(s["shipped"]["value"]) + ")")
+    if s.get("hot", "no") != "no":
+        args.append(f"hot: .{s['hot']}")
+    if s.get("nodetool"):
+        args.append("nodetool: " + swift_strings(s["nodetool"]))
+    return "SettingSpec(" + ", ".join(args) + ")"
+
+
+def swift_rule(r):
+    when = r["when"]
+    cond = []
+    if "key" in when:
+        cond.append("key: " + swift_string(when["key"]))
+    if "equals" in when:
+        cond.append("equals: " + swift_string(when["equals"]))
+    if "always" in when:
+        cond.append("always: " + ("true" if when["always"] else "false"))
+    args = ["when: .init(" + ", ".join(cond) + ")"]
+    for key in ("require", "forbid"):
+        if key in r:
+            args.append(f"{key}: " + swift_strings(r[key]))
+    for key in ("nonZero", "allowZero"):
+        if key in r:
+            args.append(f"{key}: " + ("true" if r[key] else "false"))
+    return "ConditionalRule(" + ", ".join(args) + ")"
+
+
+def swift_schema(data, ident):
+    """One version's schema as a function of initialisers. The settings are split into
+    functions of CHUNK entries: one huge array literal makes the optimiser slow."""
+    CHUNK = 64
+    settings = data["settings"]
+    chunks = [settings[i:i + CHUNK] for i in range(0, len(settings), CHUNK)]
+    old = data["oldNames"]
+    lines = [
+        "// Generated by tools/generate-settings-schema.py from the cassandra-config data set",
+        f"// (Cassandra {data['release']}). Do not edit by hand: run the script.",
+        "",
+        "extension CassandraSchema {",
+        f"    static func make_{ident}() -> CassandraSchema {{",
+        "        CassandraSchema(",
+        f"            version: {swift_string(data['version'])},",
+        f"            release: {swift_string(data['release'])},",
+        "            settings: " + " + ".join(f"settings_{ident}_{i}()" for i in range(len(chunks))) + ",",
+        "            oldNames: " + ("[:]" if not old else "[\n" + "".join(
+            f"                {swift_string(k)}: {swift_string(v)},\n" for k, v in old.items()) + "            ]") + ",",
+        "            required: " + swift_strings(data["required"]) + ",",
+        "            conditional: [\n" + "".join(f"                {swift_rule(r)},\n" for r in data["conditional"]) + "            ],",
+        "            mutuallyExclusive: [" + ", ".join(swift_strings(p) for p in data["mutuallyExclusive"]) + "],",
+        "            rackdcKeys: " + swift_strings(data["rackdcKeys"]) + ",",
+        "            reloadSSL: " + ("true" if data["reloadSSL"] else "false") + ")",
+        "    }",
+    ]
+    for i, chunk in enumerate(chunks):
+        lines += ["", f"    private static func settings_{ident}_{i}() -> [SettingSpec] {{", "        ["]
+        lines += [f"            {swift_setting(s, '            ')}," for s in chunk]
+        lines += ["        ]", "    }"]
+    lines += ["}", ""]
+    return "\n".join(lines)
+
+
 def main():
     src = sys.argv[1] if len(sys.argv) > 1 else os.path.join("..", "shared", "cassandra-config")
     os.makedirs(OUT_DIR, exist_ok=True)
@@ -152,20 +289,13 @@ def main():
             "// Generated by tools/generate-settings-schema.py from the cassandra-config data set.\n"
             "// Do not edit by hand: run the script.\n\n"
             f"extension SettingIndex {{\n    static let data = #\"\"\"\n{index}\n\"\"\"#\n}}\n")
-    for v in VERSIONS:
-        with open(os.path.join(src, f"cassandra-{v}.json")) as f:
-            data = convert(json.load(f))
-        text = json.dumps(data, separators=(",", ":"), sort_keys=False, ensure_ascii=False)
-        assert '"#' not in text
+    for v, d in datasets:
+        data = convert(d)
         ident = v.replace(".", "_")
-        body = (
-            "// Generated by tools/generate-settings-schema.py from the cassandra-config data set\n"
-            f"// (Cassandra {data['release']}). Do not edit by hand: run the script.\n\n"
-            f"extension CassandraSchema {{\n    static let json_{ident} = #\"{text}\"#\n}}\n"
-        )
+        body = swift_schema(data, ident)
         with open(os.path.join(OUT_DIR, f"CassandraSchema+{ident}.swift"), "w") as f:
             f.write(body)
-        print(f"{v}: {len(data['settings'])} settings, {len(text)} bytes")
+        print(f"{v}: {len(data['settings'])} settings, {len(body)} bytes of Swift")
 
 
 if __name__ == "__main__":
