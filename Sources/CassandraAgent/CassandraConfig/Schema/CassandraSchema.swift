@@ -89,6 +89,9 @@ public final class SettingSpec: Sendable {
     public let hot: Hot
     public let nodetool: [String]
 
+    // Not inlined into the generated schema functions: inlined, it made the optimiser
+    // take a minute over them (with @_optimize(none) there, 66 s became 7 s).
+    @inline(never)
     init(
         _ name: String, _ shape: ValueShape, nullable: Bool = false, defaultIsNull: Bool = false, deprecated: Bool = false,
         replaces: [Replacement] = [], fields: [SettingSpec]? = nil, shipped: Shipped? = nil, hot: Hot = .no, nodetool: [String] = []
@@ -132,6 +135,7 @@ public final class ValueShape: Sendable {
     /// A class may instead inherit another entry's (`inherits: skiplist`).
     public let inherits: Bool
 
+    @inline(never)
     init(
         _ kind: Kind, values: [String]? = nil, items: ValueShape? = nil, keys: ValueShape? = nil, valueShape: ValueShape? = nil,
         minUnit: String? = nil, width: String? = nil, scalarClassName: Bool = false, inherits: Bool = false

@@ -2,7 +2,7 @@
 // (Cassandra 3.11.17). Do not edit by hand: run the script.
 
 extension CassandraSchema {
-    static func make_3_11() -> CassandraSchema {
+    @_optimize(none) static func make_3_11() -> CassandraSchema {
         CassandraSchema(
             version: "3.11",
             release: "3.11.17",
@@ -22,7 +22,7 @@ extension CassandraSchema {
             reloadSSL: false)
     }
 
-    private static func settings_3_11_0() -> [SettingSpec] {
+    @_optimize(none) private static func settings_3_11_0() -> [SettingSpec] {
         [
             SettingSpec("allocate_tokens_for_keyspace", ValueShape(.string), defaultIsNull: true),
             SettingSpec("allow_extra_insecure_udfs", ValueShape(.boolean)),
@@ -104,7 +104,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_3_11_1() -> [SettingSpec] {
+    @_optimize(none) private static func settings_3_11_1() -> [SettingSpec] {
         [
             SettingSpec("enable_materialized_views", ValueShape(.boolean), shipped: .init(.bool(true))),
             SettingSpec("enable_sasi_indexes", ValueShape(.boolean), shipped: .init(.bool(true))),
@@ -185,7 +185,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_3_11_2() -> [SettingSpec] {
+    @_optimize(none) private static func settings_3_11_2() -> [SettingSpec] {
         [
             SettingSpec("permissions_cache_max_entries", ValueShape(.integer, width: "int"), hot: .yes),
             SettingSpec("permissions_update_interval_in_ms", ValueShape(.integer, width: "int"), hot: .yes),

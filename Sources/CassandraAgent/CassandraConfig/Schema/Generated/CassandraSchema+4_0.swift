@@ -2,7 +2,7 @@
 // (Cassandra 4.0.14). Do not edit by hand: run the script.
 
 extension CassandraSchema {
-    static func make_4_0() -> CassandraSchema {
+    @_optimize(none) static func make_4_0() -> CassandraSchema {
         CassandraSchema(
             version: "4.0",
             release: "4.0.14",
@@ -26,7 +26,7 @@ extension CassandraSchema {
             reloadSSL: true)
     }
 
-    private static func settings_4_0_0() -> [SettingSpec] {
+    @_optimize(none) private static func settings_4_0_0() -> [SettingSpec] {
         [
             SettingSpec("allocate_tokens_for_keyspace", ValueShape(.string), defaultIsNull: true),
             SettingSpec("allocate_tokens_for_local_replication_factor", ValueShape(.integer, width: "int"), defaultIsNull: true, shipped: .init(.int(3))),
@@ -126,7 +126,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_4_0_1() -> [SettingSpec] {
+    @_optimize(none) private static func settings_4_0_1() -> [SettingSpec] {
         [
             SettingSpec("credentials_cache_max_entries", ValueShape(.integer, width: "int"), hot: .yes),
             SettingSpec("credentials_update_interval_in_ms", ValueShape(.integer, width: "int"), hot: .yes),
@@ -204,7 +204,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_4_0_2() -> [SettingSpec] {
+    @_optimize(none) private static func settings_4_0_2() -> [SettingSpec] {
         [
             SettingSpec("listen_address", ValueShape(.string), defaultIsNull: true, shipped: .init(.string("localhost"))),
             SettingSpec("listen_interface", ValueShape(.string), defaultIsNull: true),
@@ -276,7 +276,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_4_0_3() -> [SettingSpec] {
+    @_optimize(none) private static func settings_4_0_3() -> [SettingSpec] {
         [
             SettingSpec("roles_validity_in_ms", ValueShape(.integer, width: "int"), shipped: .init(.int(2000)), hot: .yes),
             SettingSpec("row_cache_class_name", ValueShape(.string)),

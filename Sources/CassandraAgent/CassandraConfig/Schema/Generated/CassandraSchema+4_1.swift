@@ -2,7 +2,7 @@
 // (Cassandra 4.1.7). Do not edit by hand: run the script.
 
 extension CassandraSchema {
-    static func make_4_1() -> CassandraSchema {
+    @_optimize(none) static func make_4_1() -> CassandraSchema {
         CassandraSchema(
             version: "4.1",
             release: "4.1.7",
@@ -116,7 +116,7 @@ extension CassandraSchema {
             reloadSSL: true)
     }
 
-    private static func settings_4_1_0() -> [SettingSpec] {
+    @_optimize(none) private static func settings_4_1_0() -> [SettingSpec] {
         [
             SettingSpec("allocate_tokens_for_keyspace", ValueShape(.string), defaultIsNull: true),
             SettingSpec("allocate_tokens_for_local_replication_factor", ValueShape(.integer, width: "int"), defaultIsNull: true, shipped: .init(.int(3))),
@@ -219,7 +219,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_4_1_1() -> [SettingSpec] {
+    @_optimize(none) private static func settings_4_1_1() -> [SettingSpec] {
         [
             SettingSpec("concurrent_compactors", ValueShape(.integer, width: "int"), defaultIsNull: true, hot: .yes, nodetool: ["setconcurrentcompactors"]),
             SettingSpec("concurrent_counter_writes", ValueShape(.integer, width: "int"), shipped: .init(.int(32)), hot: .yes, nodetool: ["setconcurrency"]),
@@ -297,7 +297,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_4_1_2() -> [SettingSpec] {
+    @_optimize(none) private static func settings_4_1_2() -> [SettingSpec] {
         [
             SettingSpec("hinted_handoff_disabled_datacenters", ValueShape(.list, items: ValueShape(.string))),
             SettingSpec("hinted_handoff_enabled", ValueShape(.boolean), shipped: .init(.bool(true)), hot: .yes, nodetool: ["disablehandoff", "enablehandoff"]),
@@ -370,7 +370,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_4_1_3() -> [SettingSpec] {
+    @_optimize(none) private static func settings_4_1_3() -> [SettingSpec] {
         [
             SettingSpec("memtable_cleanup_threshold", ValueShape(.number), defaultIsNull: true),
             SettingSpec("memtable_flush_writers", ValueShape(.integer, width: "int")),
@@ -439,7 +439,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_4_1_4() -> [SettingSpec] {
+    @_optimize(none) private static func settings_4_1_4() -> [SettingSpec] {
         [
             SettingSpec("read_before_write_list_operations_enabled", ValueShape(.boolean), hot: .yes),
             SettingSpec("read_consistency_levels_disallowed", ValueShape(.list, items: ValueShape(.`enum`, values: ["ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "SERIAL", "LOCAL_SERIAL", "LOCAL_ONE", "NODE_LOCAL"])), hot: .yes),
@@ -528,7 +528,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_4_1_5() -> [SettingSpec] {
+    @_optimize(none) private static func settings_4_1_5() -> [SettingSpec] {
         [
             SettingSpec("table_properties_ignored", ValueShape(.list, items: ValueShape(.string)), hot: .yes),
             SettingSpec("table_properties_warned", ValueShape(.list, items: ValueShape(.string)), hot: .yes),

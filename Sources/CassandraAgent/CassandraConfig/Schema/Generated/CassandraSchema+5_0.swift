@@ -2,7 +2,7 @@
 // (Cassandra 5.0.2). Do not edit by hand: run the script.
 
 extension CassandraSchema {
-    static func make_5_0() -> CassandraSchema {
+    @_optimize(none) static func make_5_0() -> CassandraSchema {
         CassandraSchema(
             version: "5.0",
             release: "5.0.2",
@@ -119,7 +119,7 @@ extension CassandraSchema {
             reloadSSL: true)
     }
 
-    private static func settings_5_0_0() -> [SettingSpec] {
+    @_optimize(none) private static func settings_5_0_0() -> [SettingSpec] {
         [
             SettingSpec("allocate_tokens_for_keyspace", ValueShape(.string), defaultIsNull: true),
             SettingSpec("allocate_tokens_for_local_replication_factor", ValueShape(.integer, width: "int"), defaultIsNull: true, shipped: .init(.int(3))),
@@ -222,7 +222,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_5_0_1() -> [SettingSpec] {
+    @_optimize(none) private static func settings_5_0_1() -> [SettingSpec] {
         [
             SettingSpec("commitlog_total_space", ValueShape(.dataStorage, minUnit: "MiB", width: "int"), defaultIsNull: true, replaces: [.init(old: "commitlog_total_space_in_mb", converter: "MEBIBYTES_DATA_STORAGE_INT")]),
             SettingSpec("compact_tables_enabled", ValueShape(.boolean), hot: .yes),
@@ -291,7 +291,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_5_0_2() -> [SettingSpec] {
+    @_optimize(none) private static func settings_5_0_2() -> [SettingSpec] {
         [
             SettingSpec("file_cache_enabled", ValueShape(.boolean), defaultIsNull: true),
             SettingSpec("file_cache_round_up", ValueShape(.boolean), defaultIsNull: true),
@@ -371,7 +371,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_5_0_3() -> [SettingSpec] {
+    @_optimize(none) private static func settings_5_0_3() -> [SettingSpec] {
         [
             SettingSpec("max_concurrent_automatic_sstable_upgrades", ValueShape(.integer, width: "int"), hot: .yes),
             SettingSpec("max_hint_window", ValueShape(.duration, minUnit: "ms", width: "int"), replaces: [.init(old: "max_hint_window_in_ms", converter: "MILLIS_DURATION_INT")], shipped: .init(.string("3h")), hot: .yes, nodetool: ["setmaxhintwindow"]),
@@ -442,7 +442,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_5_0_4() -> [SettingSpec] {
+    @_optimize(none) private static func settings_5_0_4() -> [SettingSpec] {
         [
             SettingSpec("partition_tombstones_warn_threshold", ValueShape(.integer, width: "long"), replaces: [.init(old: "compaction_tombstone_warning_threshold", converter: "INTEGER_PRIMITIVE_LONG")], hot: .yes),
             SettingSpec("partitioner", ValueShape(.string), defaultIsNull: true, shipped: .init(.string("org.apache.cassandra.dht.Murmur3Partitioner"))),
@@ -533,7 +533,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_5_0_5() -> [SettingSpec] {
+    @_optimize(none) private static func settings_5_0_5() -> [SettingSpec] {
         [
             SettingSpec("sai_string_term_size_fail_threshold", ValueShape(.dataStorage, minUnit: "B", width: "long"), hot: .yes),
             SettingSpec("sai_string_term_size_warn_threshold", ValueShape(.dataStorage, minUnit: "B", width: "long"), hot: .yes),
@@ -631,7 +631,7 @@ extension CassandraSchema {
         ]
     }
 
-    private static func settings_5_0_6() -> [SettingSpec] {
+    @_optimize(none) private static func settings_5_0_6() -> [SettingSpec] {
         [
             SettingSpec("user_defined_functions_warn_timeout", ValueShape(.duration, minUnit: "ms", width: "long"), replaces: [.init(old: "user_defined_function_warn_timeout", converter: "MILLIS_DURATION_LONG")]),
             SettingSpec("user_function_timeout_policy", ValueShape(.`enum`, values: ["ignore", "die", "die_immediate"])),
