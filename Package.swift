@@ -42,6 +42,14 @@ let package = Package(
             dependencies: [
                 "CassandraAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            linkerSettings: [
+                // --static-swift-stdlib (what the package ships) links with -export-dynamic:
+                // all 18,000 symbols of the agent in its dynamic symbol table, which the
+                // dynamic linker searches first for every symbol libc, libcrypto and the
+                // rest bind: 7 M cycles at every start and 1.2 MiB of the binary resident.
+                // Nothing looks the agent's own symbols up at run time.
+                .unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux])),
             ]
         ),
         .executableTarget(

@@ -9,6 +9,18 @@
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
 
+/* SHA-256 through the low-level API: EVP_Digest(EVP_sha256()) makes OpenSSL 3 load its
+   default provider and build its algorithm tables, about 2 MiB of libcrypto resident in
+   an idle daemon that only hashes its desired state. SHA256_Init & co. run the same
+   assembly without any of that; they are deprecated in 3.0 but not going away in 3.x. */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wdeprecated-declarations"
+#include <openssl/sha.h>
+static inline int agent_sha256_init(SHA256_CTX *c) { return SHA256_Init(c); }
+static inline int agent_sha256_update(SHA256_CTX *c, const void *data, size_t length) { return SHA256_Update(c, data, length); }
+static inline int agent_sha256_final(unsigned char *digest, SHA256_CTX *c) { return SHA256_Final(digest, c); }
+#pragma clang diagnostic pop
+
 /* Macros Swift cannot import, as functions. */
 static inline unsigned long agent_xn_flag_rfc2253(void) { return XN_FLAG_RFC2253; }
 

@@ -7,6 +7,9 @@ public struct ValidatedDesiredState: Sendable {
     public var hash: String
     public var file: String
     public var warnings: [Diagnostic]
+    /// The files as validation rendered them (no TLS options added): what
+    /// NodeArtifactsBuilder installs when there is no `tls`, instead of rendering again.
+    var rendered: RenderedNodeConfig?
 }
 
 /// Runs every check a desired-state file gets, in one pass, collecting all
@@ -47,9 +50,10 @@ public enum DesiredStateValidator {
         }
         let validated = ValidatedDesiredState(
             state: state, settings: settings, hash: SHA256.hex(text.utf8), file: file, warnings: [])
-        _ = CassandraConfigRenderer.render(validated, &diagnostics)
+        let rendered = CassandraConfigRenderer.render(validated, &diagnostics)
         if diagnostics.hasErrors { return .failure(InvalidInput(diagnostics.sorted)) }
         var result = validated
+        result.rendered = rendered
         result.warnings = diagnostics.sorted.filter { $0.severity == .warning }
         return .success(result)
     }

@@ -1,55 +1,50 @@
 import COpenSSL
 
-/// SHA-256 through OpenSSL's libcrypto (the project's one crypto stack).
+/// SHA-256 through OpenSSL's libcrypto (the project's one crypto stack), with its
+/// low-level API: no provider is loaded for it (see agent_sha256_init in COpenSSL).
 public enum SHA256 {
     public static func hex<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
-        digest(bytes).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        Hex.encode(digest(bytes))
     }
 
     public static func digest<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let array = Array(bytes)
-        let ok = array.withUnsafeBytes { input in
-            output.withUnsafeMutableBufferPointer { out in
-                EVP_Digest(input.baseAddress, input.count, out.baseAddress, &length, EVP_sha256(), nil)
-            }
-        }
-        precondition(ok == 1, "EVP_Digest(SHA-256) failed")
-        return Array(output.prefix(Int(length)))
+        let hasher = Hasher()
+        let done: Void? = bytes.withContiguousStorageIfAvailable { hasher.update(UnsafeRawBufferPointer($0)) }
+        if done == nil { hasher.update(Array(bytes)) }
+        return hasher.finalDigest()
     }
 }
 
 extension SHA256 {
     /// Incremental SHA-256 for files hashed while they are copied (one read pass).
     public final class Hasher {
-        private let context: OpaquePointer
+        private let context = UnsafeMutablePointer<SHA256_CTX>.allocate(capacity: 1)
 
         public init() {
-            context = EVP_MD_CTX_new()!
-            precondition(EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1, "EVP_DigestInit_ex(SHA-256) failed")
+            precondition(agent_sha256_init(context) == 1, "SHA256_Init failed")
         }
 
-        deinit { EVP_MD_CTX_free(context) }
+        deinit { context.deallocate() }
 
         public func update(_ bytes: UnsafeRawBufferPointer) {
             guard bytes.count > 0 else { return }
-            precondition(EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) == 1, "EVP_DigestUpdate failed")
+            precondition(agent_sha256_update(context, bytes.baseAddress, bytes.count) == 1, "SHA256_Update failed")
         }
 
         public func update(_ bytes: [UInt8]) {
             bytes.withUnsafeBytes { update($0) }
         }
 
+        /// The digest; the hasher is spent afterwards.
+        public func finalDigest() -> [UInt8] {
+            var output = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+            precondition(agent_sha256_final(&output, context) == 1, "SHA256_Final failed")
+            return output
+        }
+
         /// The digest as lower-case hex; the hasher is spent afterwards.
         public func finalHex() -> String {
-            var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-            var length: UInt32 = 0
-            precondition(EVP_DigestFinal_ex(context, &output, &length) == 1, "EVP_DigestFinal_ex failed")
-            return Hex.encode(output.prefix(Int(length)))
+            Hex.encode(finalDigest())
         }
     }
 }

@@ -86,7 +86,9 @@ public enum NodeArtifactsBuilder {
         }
         if diagnostics.hasErrors { return .failure(InvalidInput(diagnostics.sorted)) }
         let extra = tls.map { EncryptionOptions.render(version: validated.state.cassandraVersion, tls: $0, internode: internode, client: client, directory: storeDirectory) } ?? []
-        guard let config = CassandraConfigRenderer.render(validated, extra: extra, &diagnostics) else {
+        // The renderer is deterministic and never warns: without extra keys, validation's rendering is this one.
+        guard let config = extra.isEmpty ? validated.rendered ?? CassandraConfigRenderer.render(validated, &diagnostics)
+            : CassandraConfigRenderer.render(validated, extra: extra, &diagnostics) else {
             return .failure(InvalidInput(diagnostics.sorted))
         }
         return .success(NodeArtifacts(config: config, stores: stores, warnings: validated.warnings + diagnostics.sorted.filter { $0.severity == .warning }))

@@ -1,9 +1,8 @@
-import FoundationEssentials
-
 /// What one Cassandra version's cassandra.yaml accepts: every setting with its
 /// value shape, the shipped default file, renames, and start-up rules. Built
-/// from the project's generated data (tools/generate-settings-schema.py).
-public struct CassandraSchema: Sendable, Decodable {
+/// from the project's generated initialisers (tools/generate-settings-schema.py):
+/// nothing is parsed at run time, and only the versions a process uses are built.
+public struct CassandraSchema: Sendable {
     public let version: String
     public let release: String
     public let settings: [SettingSpec]
@@ -17,21 +16,19 @@ public struct CassandraSchema: Sendable, Decodable {
 
     private let index: [String: Int]
 
-    enum CodingKeys: String, CodingKey {
-        case version, release, settings, oldNames, required, conditional, mutuallyExclusive, rackdcKeys, reloadSSL
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        version = try c.decode(String.self, forKey: .version)
-        release = try c.decode(String.self, forKey: .release)
-        settings = try c.decode([SettingSpec].self, forKey: .settings)
-        oldNames = try c.decode([String: String].self, forKey: .oldNames)
-        required = try c.decode([String].self, forKey: .required)
-        conditional = try c.decode([ConditionalRule].self, forKey: .conditional)
-        mutuallyExclusive = try c.decode([[String]].self, forKey: .mutuallyExclusive)
-        rackdcKeys = try c.decode([String].self, forKey: .rackdcKeys)
-        reloadSSL = try c.decode(Bool.self, forKey: .reloadSSL)
+    init(
+        version: String, release: String, settings: [SettingSpec], oldNames: [String: String], required: [String],
+        conditional: [ConditionalRule], mutuallyExclusive: [[String]], rackdcKeys: [String], reloadSSL: Bool
+    ) {
+        self.version = version
+        self.release = release
+        self.settings = settings
+        self.oldNames = oldNames
+        self.required = required
+        self.conditional = conditional
+        self.mutuallyExclusive = mutuallyExclusive
+        self.rackdcKeys = rackdcKeys
+        self.reloadSSL = reloadSSL
         index = Dictionary(uniqueKeysWithValues: settings.enumerated().map { ($1.name, $0) })
     }
 
@@ -41,7 +38,7 @@ public struct CassandraSchema: Sendable, Decodable {
 
     public var names: [String] { settings.map(\.name) }
 
-    /// The schema of a version, decoded once per process.
+    /// The schema of a version, built once per process on first use.
     public static func of(_ version: CassandraVersion) -> CassandraSchema {
         switch version {
         case .v3_11: v3_11
@@ -51,24 +48,15 @@ public struct CassandraSchema: Sendable, Decodable {
         }
     }
 
-    private static let v3_11 = decode(json_3_11)
-    private static let v4_0 = decode(json_4_0)
-    private static let v4_1 = decode(json_4_1)
-    private static let v5_0 = decode(json_5_0)
-
-    private static func decode(_ json: String) -> CassandraSchema {
-        do {
-            return try JSONDecoder().decode(CassandraSchema.self, from: Data(json.utf8))
-        } catch {
-            // The data is generated and checked in; failing here is a build defect.
-            fatalError("generated Cassandra schema does not decode: \(error)")
-        }
-    }
+    private static let v3_11 = make_3_11()
+    private static let v4_0 = make_4_0()
+    private static let v4_1 = make_4_1()
+    private static let v5_0 = make_5_0()
 }
 
 /// One cassandra.yaml key (or a field of a nested option block).
-public final class SettingSpec: Sendable, Decodable {
-    public enum Hot: String, Sendable, Decodable {
+public final class SettingSpec: Sendable {
+    public enum Hot: String, Sendable {
         /// A nodetool/JMX setter changes it on a running node.
         case yes
         /// None: Cassandra must restart to pick it up.
@@ -77,13 +65,16 @@ public final class SettingSpec: Sendable, Decodable {
         case partly
     }
 
-    public struct Replacement: Sendable, Decodable {
+    public struct Replacement: Sendable {
         public let old: String
         public let converter: String
     }
 
-    public struct Shipped: Sendable, Decodable {
+    /// Wraps the shipped value so that a shipped `null` differs from "not in the shipped file".
+    public struct Shipped: Sendable {
         public let value: YAMLValue
+
+        init(_ value: YAMLValue) { self.value = value }
     }
 
     public let name: String
@@ -98,22 +89,23 @@ public final class SettingSpec: Sendable, Decodable {
     public let hot: Hot
     public let nodetool: [String]
 
-    enum CodingKeys: String, CodingKey {
-        case name, shape, nullable, defaultIsNull, deprecated, replaces, fields, shipped, hot, nodetool
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        name = try c.decode(String.self, forKey: .name)
-        shape = try c.decode(ValueShape.self, forKey: .shape)
-        nullable = try c.decodeIfPresent(Bool.self, forKey: .nullable) ?? false
-        defaultIsNull = try c.decodeIfPresent(Bool.self, forKey: .defaultIsNull) ?? false
-        deprecated = try c.decodeIfPresent(Bool.self, forKey: .deprecated) ?? false
-        replaces = try c.decodeIfPresent([Replacement].self, forKey: .replaces) ?? []
-        fields = try c.decodeIfPresent([SettingSpec].self, forKey: .fields)
-        shipped = try c.decodeIfPresent(Shipped.self, forKey: .shipped)
-        hot = try c.decodeIfPresent(Hot.self, forKey: .hot) ?? .no
-        nodetool = try c.decodeIfPresent([String].self, forKey: .nodetool) ?? []
+    // Not inlined into the generated schema functions: inlined, it made the optimiser
+    // take a minute over them (with @_optimize(none) there, 66 s became 7 s).
+    @inline(never)
+    init(
+        _ name: String, _ shape: ValueShape, nullable: Bool = false, defaultIsNull: Bool = false, deprecated: Bool = false,
+        replaces: [Replacement] = [], fields: [SettingSpec]? = nil, shipped: Shipped? = nil, hot: Hot = .no, nodetool: [String] = []
+    ) {
+        self.name = name
+        self.shape = shape
+        self.nullable = nullable
+        self.defaultIsNull = defaultIsNull
+        self.deprecated = deprecated
+        self.replaces = replaces
+        self.fields = fields
+        self.shipped = shipped
+        self.hot = hot
+        self.nodetool = nodetool
     }
 
     public func field(_ name: String) -> SettingSpec? {
@@ -125,8 +117,8 @@ public final class SettingSpec: Sendable, Decodable {
 }
 
 /// The YAML shape a setting's value must have.
-public final class ValueShape: Sendable, Decodable {
-    public enum Kind: String, Sendable, Decodable {
+public final class ValueShape: Sendable {
+    public enum Kind: String, Sendable {
         case boolean, integer, number, string, `enum`, list, map
         case duration, dataStorage = "data_storage", dataRate = "data_rate"
         case parameterizedClass = "parameterized_class", object, any
@@ -143,21 +135,20 @@ public final class ValueShape: Sendable, Decodable {
     /// A class may instead inherit another entry's (`inherits: skiplist`).
     public let inherits: Bool
 
-    enum CodingKeys: String, CodingKey {
-        case kind, values, items, keys, valueShape, minUnit, width, scalarClassName, inherits
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        kind = try c.decode(Kind.self, forKey: .kind)
-        values = try c.decodeIfPresent([String].self, forKey: .values)
-        items = try c.decodeIfPresent(ValueShape.self, forKey: .items)
-        keys = try c.decodeIfPresent(ValueShape.self, forKey: .keys)
-        valueShape = try c.decodeIfPresent(ValueShape.self, forKey: .valueShape)
-        minUnit = try c.decodeIfPresent(String.self, forKey: .minUnit)
-        width = try c.decodeIfPresent(String.self, forKey: .width)
-        scalarClassName = try c.decodeIfPresent(Bool.self, forKey: .scalarClassName) ?? false
-        inherits = try c.decodeIfPresent(Bool.self, forKey: .inherits) ?? false
+    @inline(never)
+    init(
+        _ kind: Kind, values: [String]? = nil, items: ValueShape? = nil, keys: ValueShape? = nil, valueShape: ValueShape? = nil,
+        minUnit: String? = nil, width: String? = nil, scalarClassName: Bool = false, inherits: Bool = false
+    ) {
+        self.kind = kind
+        self.values = values
+        self.items = items
+        self.keys = keys
+        self.valueShape = valueShape
+        self.minUnit = minUnit
+        self.width = width
+        self.scalarClassName = scalarClassName
+        self.inherits = inherits
     }
 
     /// The largest value a Java int or long field holds.
@@ -166,11 +157,17 @@ public final class ValueShape: Sendable, Decodable {
 
 /// A start-up rule: when `when` holds, keys in `require` must be set (non-zero
 /// when `nonZero`) and keys in `forbid` must be absent (or zero when `allowZero`).
-public struct ConditionalRule: Sendable, Decodable {
-    public struct Condition: Sendable, Decodable {
+public struct ConditionalRule: Sendable {
+    public struct Condition: Sendable {
         public let key: String?
         public let equals: String?
         public let always: Bool?
+
+        init(key: String? = nil, equals: String? = nil, always: Bool? = nil) {
+            self.key = key
+            self.equals = equals
+            self.always = always
+        }
     }
 
     public let when: Condition
@@ -178,37 +175,12 @@ public struct ConditionalRule: Sendable, Decodable {
     public let forbid: [String]?
     public let nonZero: Bool?
     public let allowZero: Bool?
-}
 
-extension YAMLValue: Decodable {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let i = try? c.decode(Int.self) {
-            self = .int(i)
-        } else if let d = try? c.decode(Double.self) {
-            self = .double(d)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let l = try? c.decode([YAMLValue].self) {
-            self = .list(l)
-        } else {
-            // The generator writes mappings as {"ordered": [[key, value], ...]} to keep their order.
-            let keyed = try decoder.container(keyedBy: OrderedMapKey.self)
-            var pairs = try keyed.nestedUnkeyedContainer(forKey: .ordered)
-            var result: [(String, YAMLValue)] = []
-            while !pairs.isAtEnd {
-                var pair = try pairs.nestedUnkeyedContainer()
-                result.append((try pair.decode(String.self), try pair.decode(YAMLValue.self)))
-            }
-            self = .map(result)
-        }
-    }
-
-    enum OrderedMapKey: String, CodingKey {
-        case ordered
+    init(when: Condition, require: [String]? = nil, forbid: [String]? = nil, nonZero: Bool? = nil, allowZero: Bool? = nil) {
+        self.when = when
+        self.require = require
+        self.forbid = forbid
+        self.nonZero = nonZero
+        self.allowZero = allowZero
     }
 }

@@ -6,6 +6,12 @@ struct SettingIndex: Sendable {
         let kind: String
         let minUnit: String?
         let width: String?
+
+        init(kind: String, minUnit: String? = nil, width: String? = nil) {
+            self.kind = kind
+            self.minUnit = minUnit
+            self.width = width
+        }
     }
 
     struct Rename: Sendable {
@@ -14,59 +20,43 @@ struct SettingIndex: Sendable {
         let converter: String
     }
 
-    private(set) var keys: [CassandraVersion: [String: Key]] = [:]
-    private(set) var oldNames: [CassandraVersion: [String: String]] = [:]
-    private(set) var renames: [Rename] = []
+    var renames: [Rename] { Self.allRenames }
     /// Pure renames of nested option fields, old -> new.
-    private(set) var fieldRenames: [(old: String, new: String)] = []
+    var fieldRenames: [(old: String, new: String)] { Self.allFieldRenames }
 
-    static let shared = SettingIndex(parsing: data)
+    static let shared = SettingIndex()
 
-    init(parsing text: String) {
-        // Byte-level splitting: grapheme-aware String.split costs more than everything else at start-up.
-        let bytes = Array(text.utf8)
-        var fields: [[String]] = []
-        var row: [String] = []
-        var start = 0
-        for (i, byte) in bytes.enumerated() where byte == 9 || byte == 10 {
-            row.append(String(decoding: bytes[start..<i], as: UTF8.self))
-            start = i + 1
-            if byte == 10 {
-                fields.append(row)
-                row = []
-            }
+    /// Generated literals (SettingIndex+Data.swift): a version's dictionaries are
+    /// built when that version is first asked about, nothing is parsed.
+    func keys(in version: CassandraVersion) -> [String: Key] {
+        switch version {
+        case .v3_11: Self.keys_3_11
+        case .v4_0: Self.keys_4_0
+        case .v4_1: Self.keys_4_1
+        case .v5_0: Self.keys_5_0
         }
-        if start < bytes.count { row.append(String(decoding: bytes[start...], as: UTF8.self)) }
-        if !row.isEmpty { fields.append(row) }
-        for f in fields where !f.isEmpty {
-            switch f[0] {
-            case "key":
-                guard let version = CassandraVersion(rawValue: f[1]) else { continue }
-                keys[version, default: [:]][f[2]] = Key(kind: f[3], minUnit: f.count > 4 ? f[4] : nil, width: f.count > 5 ? f[5] : nil)
-            case "old":
-                guard let version = CassandraVersion(rawValue: f[1]) else { continue }
-                oldNames[version, default: [:]][f[2]] = f[3]
-            case "rename":
-                renames.append(Rename(old: f[1], new: f[2], converter: f[3]))
-            case "field-rename":
-                fieldRenames.append((f[1], f[2]))
-            default:
-                continue
-            }
+    }
+
+    func oldNames(in version: CassandraVersion) -> [String: String] {
+        switch version {
+        case .v3_11: Self.oldNames_3_11
+        case .v4_0: Self.oldNames_4_0
+        case .v4_1: Self.oldNames_4_1
+        case .v5_0: Self.oldNames_5_0
         }
     }
 
     func has(_ name: String, in version: CassandraVersion) -> Bool {
-        keys[version]?[name] != nil
+        keys(in: version)[name] != nil
     }
 
     func isOldName(_ name: String, in version: CassandraVersion) -> Bool {
-        oldNames[version]?[name] != nil
+        oldNames(in: version)[name] != nil
     }
 
     /// The 4.1+ unit form of `name` in `version`, if it takes one.
     func unitForm(of name: String, in version: CassandraVersion) -> ValueForm? {
-        guard let key = keys[version]?[name], let symbol = key.minUnit else { return nil }
+        guard let key = keys(in: version)[name], let symbol = key.minUnit else { return nil }
         let dimension: Dimension
         switch key.kind {
         case "duration": dimension = .duration

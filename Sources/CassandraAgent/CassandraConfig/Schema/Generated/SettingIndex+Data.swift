@@ -2,1473 +2,1490 @@
 // Do not edit by hand: run the script.
 
 extension SettingIndex {
-    static let data = #"""
-key	3.11	allocate_tokens_for_keyspace	string
-key	3.11	allow_extra_insecure_udfs	boolean
-key	3.11	allow_insecure_udfs	boolean
-key	3.11	authenticator	string
-key	3.11	authorizer	string
-key	3.11	auto_bootstrap	boolean
-key	3.11	auto_snapshot	boolean
-key	3.11	back_pressure_enabled	boolean
-key	3.11	back_pressure_strategy	parameterized_class
-key	3.11	batch_size_fail_threshold_in_kb	integer
-key	3.11	batch_size_warn_threshold_in_kb	integer
-key	3.11	batchlog_replay_throttle_in_kb	integer
-key	3.11	broadcast_address	string
-key	3.11	broadcast_rpc_address	string
-key	3.11	buffer_pool_use_heap_if_exhausted	boolean
-key	3.11	cache_load_timeout_seconds	integer
-key	3.11	cas_contention_timeout_in_ms	integer
-key	3.11	cdc_enabled	boolean
-key	3.11	cdc_free_space_check_interval_ms	integer
-key	3.11	cdc_raw_directory	string
-key	3.11	cdc_total_space_in_mb	integer
-key	3.11	check_for_duplicate_rows_during_compaction	boolean
-key	3.11	check_for_duplicate_rows_during_reads	boolean
-key	3.11	client_encryption_options	object
-key	3.11	cluster_name	string
-key	3.11	column_index_cache_size_in_kb	integer
-key	3.11	column_index_size_in_kb	integer
-key	3.11	commit_failure_policy	enum
-key	3.11	commitlog_compression	parameterized_class
-key	3.11	commitlog_directory	string
-key	3.11	commitlog_max_compression_buffers_in_pool	integer
-key	3.11	commitlog_periodic_queue_size	integer
-key	3.11	commitlog_segment_size_in_mb	integer
-key	3.11	commitlog_sync	enum
-key	3.11	commitlog_sync_batch_window_in_ms	number
-key	3.11	commitlog_sync_period_in_ms	integer
-key	3.11	commitlog_total_space_in_mb	integer
-key	3.11	compaction_large_partition_warning_threshold_mb	integer
-key	3.11	compaction_throughput_mb_per_sec	integer
-key	3.11	concurrent_compactors	integer
-key	3.11	concurrent_counter_writes	integer
-key	3.11	concurrent_materialized_view_writes	integer
-key	3.11	concurrent_reads	integer
-key	3.11	concurrent_replicates	integer
-key	3.11	concurrent_writes	integer
-key	3.11	counter_cache_keys_to_save	integer
-key	3.11	counter_cache_save_period	integer
-key	3.11	counter_cache_size_in_mb	integer
-key	3.11	counter_write_request_timeout_in_ms	integer
-key	3.11	credentials_cache_max_entries	integer
-key	3.11	credentials_update_interval_in_ms	integer
-key	3.11	credentials_validity_in_ms	integer
-key	3.11	cross_node_timeout	boolean
-key	3.11	data_file_directories	list
-key	3.11	disk_access_mode	enum
-key	3.11	disk_failure_policy	enum
-key	3.11	disk_optimization_estimate_percentile	number
-key	3.11	disk_optimization_page_cross_chance	number
-key	3.11	disk_optimization_strategy	enum
-key	3.11	dynamic_snitch	boolean
-key	3.11	dynamic_snitch_badness_threshold	number
-key	3.11	dynamic_snitch_reset_interval_in_ms	integer
-key	3.11	dynamic_snitch_update_interval_in_ms	integer
-key	3.11	enable_drop_compact_storage	boolean
-key	3.11	enable_materialized_views	boolean
-key	3.11	enable_sasi_indexes	boolean
-key	3.11	enable_scripted_user_defined_functions	boolean
-key	3.11	enable_user_defined_functions	boolean
-key	3.11	enable_user_defined_functions_threads	boolean
-key	3.11	encryption_options	object
-key	3.11	endpoint_snitch	string
-key	3.11	file_cache_round_up	boolean
-key	3.11	file_cache_size_in_mb	integer
-key	3.11	force_new_prepared_statement_behaviour	boolean
-key	3.11	gc_log_threshold_in_ms	integer
-key	3.11	gc_warn_threshold_in_ms	integer
-key	3.11	hinted_handoff_disabled_datacenters	list
-key	3.11	hinted_handoff_enabled	boolean
-key	3.11	hinted_handoff_throttle_in_kb	integer
-key	3.11	hints_compression	parameterized_class
-key	3.11	hints_directory	string
-key	3.11	hints_flush_period_in_ms	integer
-key	3.11	incremental_backups	boolean
-key	3.11	index_interval	integer
-key	3.11	index_summary_capacity_in_mb	integer
-key	3.11	index_summary_resize_interval_in_minutes	integer
-key	3.11	initial_token	string
-key	3.11	inter_dc_stream_throughput_outbound_megabits_per_sec	integer
-key	3.11	inter_dc_tcp_nodelay	boolean
-key	3.11	internode_authenticator	string
-key	3.11	internode_compression	enum
-key	3.11	internode_recv_buff_size_in_bytes	integer
-key	3.11	internode_send_buff_size_in_bytes	integer
-key	3.11	key_cache_keys_to_save	integer
-key	3.11	key_cache_save_period	integer
-key	3.11	key_cache_size_in_mb	integer
-key	3.11	listen_address	string
-key	3.11	listen_interface	string
-key	3.11	listen_interface_prefer_ipv6	boolean
-key	3.11	listen_on_broadcast_address	boolean
-key	3.11	max_hint_window_in_ms	integer
-key	3.11	max_hints_delivery_threads	integer
-key	3.11	max_hints_file_size_in_mb	integer
-key	3.11	max_mutation_size_in_kb	integer
-key	3.11	max_streaming_retries	integer
-key	3.11	max_value_size_in_mb	integer
-key	3.11	memtable_allocation_type	enum
-key	3.11	memtable_cleanup_threshold	number
-key	3.11	memtable_flush_writers	integer
-key	3.11	memtable_heap_space_in_mb	integer
-key	3.11	memtable_offheap_space_in_mb	integer
-key	3.11	min_free_space_per_drive_in_mb	integer
-key	3.11	native_transport_flush_in_batches_legacy	boolean
-key	3.11	native_transport_max_concurrent_connections	integer
-key	3.11	native_transport_max_concurrent_connections_per_ip	integer
-key	3.11	native_transport_max_concurrent_requests_in_bytes	integer
-key	3.11	native_transport_max_concurrent_requests_in_bytes_per_ip	integer
-key	3.11	native_transport_max_frame_size_in_mb	integer
-key	3.11	native_transport_max_negotiable_protocol_version	integer
-key	3.11	native_transport_max_threads	integer
-key	3.11	native_transport_port	integer
-key	3.11	native_transport_port_ssl	integer
-key	3.11	num_tokens	integer
-key	3.11	otc_backlog_expiration_interval_ms	integer
-key	3.11	otc_coalescing_enough_coalesced_messages	integer
-key	3.11	otc_coalescing_strategy	string
-key	3.11	otc_coalescing_window_us	integer
-key	3.11	partitioner	string
-key	3.11	permissions_cache_max_entries	integer
-key	3.11	permissions_update_interval_in_ms	integer
-key	3.11	permissions_validity_in_ms	integer
-key	3.11	phi_convict_threshold	number
-key	3.11	prepared_statements_cache_size_mb	integer
-key	3.11	range_request_timeout_in_ms	integer
-key	3.11	read_request_timeout_in_ms	integer
-key	3.11	repair_session_max_tree_depth	integer
-key	3.11	replica_filtering_protection	object
-key	3.11	request_scheduler	string
-key	3.11	request_scheduler_id	enum
-key	3.11	request_scheduler_options	object
-key	3.11	request_timeout_in_ms	integer
-key	3.11	role_manager	string
-key	3.11	roles_cache_max_entries	integer
-key	3.11	roles_update_interval_in_ms	integer
-key	3.11	roles_validity_in_ms	integer
-key	3.11	row_cache_class_name	string
-key	3.11	row_cache_keys_to_save	integer
-key	3.11	row_cache_save_period	integer
-key	3.11	row_cache_size_in_mb	integer
-key	3.11	rpc_address	string
-key	3.11	rpc_interface	string
-key	3.11	rpc_interface_prefer_ipv6	boolean
-key	3.11	rpc_keepalive	boolean
-key	3.11	rpc_listen_backlog	integer
-key	3.11	rpc_max_threads	integer
-key	3.11	rpc_min_threads	integer
-key	3.11	rpc_port	integer
-key	3.11	rpc_recv_buff_size_in_bytes	integer
-key	3.11	rpc_send_buff_size_in_bytes	integer
-key	3.11	rpc_server_type	string
-key	3.11	saved_caches_directory	string
-key	3.11	seed_provider	parameterized_class
-key	3.11	server_encryption_options	object
-key	3.11	slow_query_log_timeout_in_ms	integer
-key	3.11	snapshot_before_compaction	boolean
-key	3.11	snapshot_on_duplicate_row_detection	boolean
-key	3.11	ssl_storage_port	integer
-key	3.11	sstable_preemptive_open_interval_in_mb	integer
-key	3.11	start_native_transport	boolean
-key	3.11	start_rpc	boolean
-key	3.11	storage_port	integer
-key	3.11	stream_throughput_outbound_megabits_per_sec	integer
-key	3.11	streaming_keep_alive_period_in_secs	integer
-key	3.11	streaming_socket_timeout_in_ms	integer
-key	3.11	thrift_framed_transport_size_in_mb	integer
-key	3.11	thrift_max_message_length_in_mb	integer
-key	3.11	thrift_prepared_statements_cache_size_mb	integer
-key	3.11	tombstone_failure_threshold	integer
-key	3.11	tombstone_warn_threshold	integer
-key	3.11	tracetype_query_ttl	integer
-key	3.11	tracetype_repair_ttl	integer
-key	3.11	transparent_data_encryption_options	object
-key	3.11	trickle_fsync	boolean
-key	3.11	trickle_fsync_interval_in_kb	integer
-key	3.11	truncate_request_timeout_in_ms	integer
-key	3.11	unlogged_batch_across_partitions_warn_threshold	integer
-key	3.11	user_defined_function_fail_timeout	integer
-key	3.11	user_defined_function_warn_timeout	integer
-key	3.11	user_function_timeout_policy	enum
-key	3.11	windows_timer_interval	integer
-key	3.11	write_request_timeout_in_ms	integer
-key	4.0	allocate_tokens_for_keyspace	string
-key	4.0	allocate_tokens_for_local_replication_factor	integer
-key	4.0	allow_extra_insecure_udfs	boolean
-key	4.0	allow_insecure_udfs	boolean
-key	4.0	audit_logging_options	object
-key	4.0	authenticator	string
-key	4.0	authorizer	string
-key	4.0	auto_bootstrap	boolean
-key	4.0	auto_optimise_full_repair_streams	boolean
-key	4.0	auto_optimise_inc_repair_streams	boolean
-key	4.0	auto_optimise_preview_repair_streams	boolean
-key	4.0	auto_snapshot	boolean
-key	4.0	autocompaction_on_startup_enabled	boolean
-key	4.0	automatic_sstable_upgrade	boolean
-key	4.0	back_pressure_enabled	boolean
-key	4.0	back_pressure_strategy	parameterized_class
-key	4.0	batch_size_fail_threshold_in_kb	integer
-key	4.0	batch_size_warn_threshold_in_kb	integer
-key	4.0	batchlog_replay_throttle_in_kb	integer
-key	4.0	block_for_peers_in_remote_dcs	boolean
-key	4.0	block_for_peers_timeout_in_secs	integer
-key	4.0	broadcast_address	string
-key	4.0	broadcast_rpc_address	string
-key	4.0	buffer_pool_use_heap_if_exhausted	boolean
-key	4.0	cache_load_timeout_seconds	integer
-key	4.0	cas_contention_timeout_in_ms	integer
-key	4.0	cdc_enabled	boolean
-key	4.0	cdc_free_space_check_interval_ms	integer
-key	4.0	cdc_raw_directory	string
-key	4.0	cdc_total_space_in_mb	integer
-key	4.0	check_for_duplicate_rows_during_compaction	boolean
-key	4.0	check_for_duplicate_rows_during_reads	boolean
-key	4.0	client_encryption_options	object
-key	4.0	cluster_name	string
-key	4.0	column_index_cache_size_in_kb	integer
-key	4.0	column_index_size_in_kb	integer
-key	4.0	commit_failure_policy	enum
-key	4.0	commitlog_compression	parameterized_class
-key	4.0	commitlog_directory	string
-key	4.0	commitlog_max_compression_buffers_in_pool	integer
-key	4.0	commitlog_periodic_queue_size	integer
-key	4.0	commitlog_segment_size_in_mb	integer
-key	4.0	commitlog_sync	enum
-key	4.0	commitlog_sync_batch_window_in_ms	number
-key	4.0	commitlog_sync_group_window_in_ms	number
-key	4.0	commitlog_sync_period_in_ms	integer
-key	4.0	commitlog_total_space_in_mb	integer
-key	4.0	compaction_large_partition_warning_threshold_mb	integer
-key	4.0	compaction_throughput_mb_per_sec	integer
-key	4.0	concurrent_compactors	integer
-key	4.0	concurrent_counter_writes	integer
-key	4.0	concurrent_materialized_view_builders	integer
-key	4.0	concurrent_materialized_view_writes	integer
-key	4.0	concurrent_merkle_tree_requests	integer
-key	4.0	concurrent_reads	integer
-key	4.0	concurrent_replicates	integer
-key	4.0	concurrent_validations	integer
-key	4.0	concurrent_writes	integer
-key	4.0	consecutive_message_errors_threshold	integer
-key	4.0	corrupted_tombstone_strategy	enum
-key	4.0	counter_cache_keys_to_save	integer
-key	4.0	counter_cache_save_period	integer
-key	4.0	counter_cache_size_in_mb	integer
-key	4.0	counter_write_request_timeout_in_ms	integer
-key	4.0	credentials_cache_max_entries	integer
-key	4.0	credentials_update_interval_in_ms	integer
-key	4.0	credentials_validity_in_ms	integer
-key	4.0	cross_node_timeout	boolean
-key	4.0	data_file_directories	list
-key	4.0	diagnostic_events_enabled	boolean
-key	4.0	disk_access_mode	enum
-key	4.0	disk_failure_policy	enum
-key	4.0	disk_optimization_estimate_percentile	number
-key	4.0	disk_optimization_page_cross_chance	number
-key	4.0	disk_optimization_strategy	enum
-key	4.0	dynamic_snitch	boolean
-key	4.0	dynamic_snitch_badness_threshold	number
-key	4.0	dynamic_snitch_reset_interval_in_ms	integer
-key	4.0	dynamic_snitch_update_interval_in_ms	integer
-key	4.0	enable_drop_compact_storage	boolean
-key	4.0	enable_materialized_views	boolean
-key	4.0	enable_sasi_indexes	boolean
-key	4.0	enable_scripted_user_defined_functions	boolean
-key	4.0	enable_transient_replication	boolean
-key	4.0	enable_user_defined_functions	boolean
-key	4.0	enable_user_defined_functions_threads	boolean
-key	4.0	endpoint_snitch	string
-key	4.0	file_cache_enabled	boolean
-key	4.0	file_cache_round_up	boolean
-key	4.0	file_cache_size_in_mb	integer
-key	4.0	flush_compression	enum
-key	4.0	force_new_prepared_statement_behaviour	boolean
-key	4.0	full_query_logging_options	object
-key	4.0	gc_log_threshold_in_ms	integer
-key	4.0	gc_warn_threshold_in_ms	integer
-key	4.0	hinted_handoff_disabled_datacenters	list
-key	4.0	hinted_handoff_enabled	boolean
-key	4.0	hinted_handoff_throttle_in_kb	integer
-key	4.0	hints_compression	parameterized_class
-key	4.0	hints_directory	string
-key	4.0	hints_flush_period_in_ms	integer
-key	4.0	ideal_consistency_level	enum
-key	4.0	incremental_backups	boolean
-key	4.0	index_summary_capacity_in_mb	integer
-key	4.0	index_summary_resize_interval_in_minutes	integer
-key	4.0	initial_range_tombstone_list_allocation_size	integer
-key	4.0	initial_token	string
-key	4.0	inter_dc_stream_throughput_outbound_megabits_per_sec	integer
-key	4.0	inter_dc_tcp_nodelay	boolean
-key	4.0	internode_application_receive_queue_capacity_in_bytes	integer
-key	4.0	internode_application_receive_queue_reserve_endpoint_capacity_in_bytes	integer
-key	4.0	internode_application_receive_queue_reserve_global_capacity_in_bytes	integer
-key	4.0	internode_application_send_queue_capacity_in_bytes	integer
-key	4.0	internode_application_send_queue_reserve_endpoint_capacity_in_bytes	integer
-key	4.0	internode_application_send_queue_reserve_global_capacity_in_bytes	integer
-key	4.0	internode_authenticator	string
-key	4.0	internode_compression	enum
-key	4.0	internode_max_message_size_in_bytes	integer
-key	4.0	internode_socket_receive_buffer_size_in_bytes	integer
-key	4.0	internode_socket_send_buffer_size_in_bytes	integer
-key	4.0	internode_streaming_tcp_user_timeout_in_ms	integer
-key	4.0	internode_tcp_connect_timeout_in_ms	integer
-key	4.0	internode_tcp_user_timeout_in_ms	integer
-key	4.0	key_cache_keys_to_save	integer
-key	4.0	key_cache_migrate_during_compaction	boolean
-key	4.0	key_cache_save_period	integer
-key	4.0	key_cache_size_in_mb	integer
-key	4.0	keyspace_count_warn_threshold	integer
-key	4.0	listen_address	string
-key	4.0	listen_interface	string
-key	4.0	listen_interface_prefer_ipv6	boolean
-key	4.0	listen_on_broadcast_address	boolean
-key	4.0	local_system_data_file_directory	string
-key	4.0	log_out_of_token_range_requests	boolean
-key	4.0	max_concurrent_automatic_sstable_upgrades	integer
-key	4.0	max_hint_window_in_ms	integer
-key	4.0	max_hints_delivery_threads	integer
-key	4.0	max_hints_file_size_in_mb	integer
-key	4.0	max_mutation_size_in_kb	integer
-key	4.0	max_streaming_retries	integer
-key	4.0	max_value_size_in_mb	integer
-key	4.0	memtable_allocation_type	enum
-key	4.0	memtable_cleanup_threshold	number
-key	4.0	memtable_flush_writers	integer
-key	4.0	memtable_heap_space_in_mb	integer
-key	4.0	memtable_offheap_space_in_mb	integer
-key	4.0	min_free_space_per_drive_in_mb	integer
-key	4.0	native_transport_allow_older_protocols	boolean
-key	4.0	native_transport_flush_in_batches_legacy	boolean
-key	4.0	native_transport_idle_timeout_in_ms	integer
-key	4.0	native_transport_max_concurrent_connections	integer
-key	4.0	native_transport_max_concurrent_connections_per_ip	integer
-key	4.0	native_transport_max_concurrent_requests_in_bytes	integer
-key	4.0	native_transport_max_concurrent_requests_in_bytes_per_ip	integer
-key	4.0	native_transport_max_frame_size_in_mb	integer
-key	4.0	native_transport_max_negotiable_protocol_version	integer
-key	4.0	native_transport_max_threads	integer
-key	4.0	native_transport_port	integer
-key	4.0	native_transport_port_ssl	integer
-key	4.0	native_transport_receive_queue_capacity_in_bytes	integer
-key	4.0	network_authorizer	string
-key	4.0	networking_cache_size_in_mb	integer
-key	4.0	num_tokens	integer
-key	4.0	otc_backlog_expiration_interval_ms	integer
-key	4.0	otc_coalescing_enough_coalesced_messages	integer
-key	4.0	otc_coalescing_strategy	string
-key	4.0	otc_coalescing_window_us	integer
-key	4.0	partitioner	string
-key	4.0	periodic_commitlog_sync_lag_block_in_ms	integer
-key	4.0	permissions_cache_max_entries	integer
-key	4.0	permissions_update_interval_in_ms	integer
-key	4.0	permissions_validity_in_ms	integer
-key	4.0	phi_convict_threshold	number
-key	4.0	prepared_statements_cache_size_mb	integer
-key	4.0	range_request_timeout_in_ms	integer
-key	4.0	range_tombstone_list_growth_factor	number
-key	4.0	read_request_timeout_in_ms	integer
-key	4.0	reject_out_of_token_range_requests	boolean
-key	4.0	reject_repair_compaction_threshold	integer
-key	4.0	repair_command_pool_full_strategy	enum
-key	4.0	repair_command_pool_size	integer
-key	4.0	repair_request_timeout_in_ms	integer
-key	4.0	repair_session_max_tree_depth	integer
-key	4.0	repair_session_space_in_mb	integer
-key	4.0	repaired_data_tracking_for_partition_reads_enabled	boolean
-key	4.0	repaired_data_tracking_for_range_reads_enabled	boolean
-key	4.0	replica_filtering_protection	object
-key	4.0	report_unconfirmed_repaired_data_mismatches	boolean
-key	4.0	request_timeout_in_ms	integer
-key	4.0	role_manager	string
-key	4.0	roles_cache_max_entries	integer
-key	4.0	roles_update_interval_in_ms	integer
-key	4.0	roles_validity_in_ms	integer
-key	4.0	row_cache_class_name	string
-key	4.0	row_cache_keys_to_save	integer
-key	4.0	row_cache_save_period	integer
-key	4.0	row_cache_size_in_mb	integer
-key	4.0	rpc_address	string
-key	4.0	rpc_interface	string
-key	4.0	rpc_interface_prefer_ipv6	boolean
-key	4.0	rpc_keepalive	boolean
-key	4.0	saved_caches_directory	string
-key	4.0	seed_provider	parameterized_class
-key	4.0	server_encryption_options	object
-key	4.0	slow_query_log_timeout_in_ms	integer
-key	4.0	snapshot_before_compaction	boolean
-key	4.0	snapshot_links_per_second	integer
-key	4.0	snapshot_on_duplicate_row_detection	boolean
-key	4.0	snapshot_on_repaired_data_mismatch	boolean
-key	4.0	ssl_storage_port	integer
-key	4.0	sstable_preemptive_open_interval_in_mb	integer
-key	4.0	start_native_transport	boolean
-key	4.0	storage_port	integer
-key	4.0	stream_entire_sstables	boolean
-key	4.0	stream_throughput_outbound_megabits_per_sec	integer
-key	4.0	streaming_connections_per_host	integer
-key	4.0	streaming_keep_alive_period_in_secs	integer
-key	4.0	table_count_warn_threshold	integer
-key	4.0	tombstone_failure_threshold	integer
-key	4.0	tombstone_warn_threshold	integer
-key	4.0	tracetype_query_ttl	integer
-key	4.0	tracetype_repair_ttl	integer
-key	4.0	transfer_hints_on_decommission	boolean
-key	4.0	transparent_data_encryption_options	object
-key	4.0	trickle_fsync	boolean
-key	4.0	trickle_fsync_interval_in_kb	integer
-key	4.0	truncate_request_timeout_in_ms	integer
-key	4.0	unlogged_batch_across_partitions_warn_threshold	integer
-key	4.0	use_offheap_merkle_trees	boolean
-key	4.0	user_defined_function_fail_timeout	integer
-key	4.0	user_defined_function_warn_timeout	integer
-key	4.0	user_function_timeout_policy	enum
-key	4.0	validation_preview_purge_head_start_in_sec	integer
-key	4.0	windows_timer_interval	integer
-key	4.0	write_request_timeout_in_ms	integer
-old	4.0	internode_recv_buff_size_in_bytes	internode_socket_receive_buffer_size_in_bytes
-old	4.0	internode_send_buff_size_in_bytes	internode_socket_send_buffer_size_in_bytes
-key	4.1	allocate_tokens_for_keyspace	string
-key	4.1	allocate_tokens_for_local_replication_factor	integer
-key	4.1	allow_extra_insecure_udfs	boolean
-key	4.1	allow_filtering_enabled	boolean
-key	4.1	allow_insecure_udfs	boolean
-key	4.1	audit_logging_options	object
-key	4.1	auth_cache_warming_enabled	boolean
-key	4.1	auth_read_consistency_level	string
-key	4.1	auth_write_consistency_level	string
-key	4.1	authenticator	string
-key	4.1	authorizer	string
-key	4.1	auto_bootstrap	boolean
-key	4.1	auto_hints_cleanup_enabled	boolean
-key	4.1	auto_optimise_full_repair_streams	boolean
-key	4.1	auto_optimise_inc_repair_streams	boolean
-key	4.1	auto_optimise_preview_repair_streams	boolean
-key	4.1	auto_snapshot	boolean
-key	4.1	auto_snapshot_ttl	string
-key	4.1	autocompaction_on_startup_enabled	boolean
-key	4.1	automatic_sstable_upgrade	boolean
-key	4.1	available_processors	integer
-key	4.1	back_pressure_enabled	boolean
-key	4.1	back_pressure_strategy	parameterized_class
-key	4.1	batch_size_fail_threshold	data_storage	KiB	int
-key	4.1	batch_size_warn_threshold	data_storage	KiB	int
-key	4.1	batchlog_replay_throttle	data_storage	KiB	int
-key	4.1	block_for_peers_in_remote_dcs	boolean
-key	4.1	block_for_peers_timeout_in_secs	integer
-key	4.1	broadcast_address	string
-key	4.1	broadcast_rpc_address	string
-key	4.1	buffer_pool_use_heap_if_exhausted	boolean
-key	4.1	cache_load_timeout	duration	s	int
-key	4.1	cas_contention_timeout	duration	ms	long
-key	4.1	cdc_block_writes	boolean
-key	4.1	cdc_enabled	boolean
-key	4.1	cdc_free_space_check_interval	duration	ms	int
-key	4.1	cdc_raw_directory	string
-key	4.1	cdc_total_space	data_storage	MiB	int
-key	4.1	check_for_duplicate_rows_during_compaction	boolean
-key	4.1	check_for_duplicate_rows_during_reads	boolean
-key	4.1	client_encryption_options	object
-key	4.1	client_error_reporting_exclusions	object
-key	4.1	cluster_name	string
-key	4.1	collection_size_fail_threshold	data_storage	B	long
-key	4.1	collection_size_warn_threshold	data_storage	B	long
-key	4.1	column_index_cache_size	data_storage	KiB	int
-key	4.1	column_index_size	data_storage	KiB	int
-key	4.1	columns_per_table_fail_threshold	integer
-key	4.1	columns_per_table_warn_threshold	integer
-key	4.1	commit_failure_policy	enum
-key	4.1	commitlog_compression	parameterized_class
-key	4.1	commitlog_directory	string
-key	4.1	commitlog_max_compression_buffers_in_pool	integer
-key	4.1	commitlog_periodic_queue_size	integer
-key	4.1	commitlog_segment_size	data_storage	MiB	int
-key	4.1	commitlog_sync	enum
-key	4.1	commitlog_sync_batch_window_in_ms	number
-key	4.1	commitlog_sync_group_window	duration	ms	int
-key	4.1	commitlog_sync_period	duration	ms	int
-key	4.1	commitlog_total_space	data_storage	MiB	int
-key	4.1	compact_tables_enabled	boolean
-key	4.1	compaction_large_partition_warning_threshold	data_storage	MiB	int
-key	4.1	compaction_throughput	data_rate	B/s	long
-key	4.1	compaction_tombstone_warning_threshold	integer
-key	4.1	concurrent_compactors	integer
-key	4.1	concurrent_counter_writes	integer
-key	4.1	concurrent_materialized_view_builders	integer
-key	4.1	concurrent_materialized_view_writes	integer
-key	4.1	concurrent_merkle_tree_requests	integer
-key	4.1	concurrent_reads	integer
-key	4.1	concurrent_replicates	integer
-key	4.1	concurrent_validations	integer
-key	4.1	concurrent_writes	integer
-key	4.1	consecutive_message_errors_threshold	integer
-key	4.1	coordinator_read_size_fail_threshold	data_storage	B	long
-key	4.1	coordinator_read_size_warn_threshold	data_storage	B	long
-key	4.1	corrupted_tombstone_strategy	enum
-key	4.1	counter_cache_keys_to_save	integer
-key	4.1	counter_cache_save_period	duration	s	int
-key	4.1	counter_cache_size	data_storage	MiB	long
-key	4.1	counter_write_request_timeout	duration	ms	long
-key	4.1	cql_start_time	enum
-key	4.1	credentials_cache_active_update	boolean
-key	4.1	credentials_cache_max_entries	integer
-key	4.1	credentials_update_interval	duration	ms	int
-key	4.1	credentials_validity	duration	ms	int
-key	4.1	data_disk_usage_max_disk_size	data_storage	B	long
-key	4.1	data_disk_usage_percentage_fail_threshold	integer
-key	4.1	data_disk_usage_percentage_warn_threshold	integer
-key	4.1	data_file_directories	list
-key	4.1	default_keyspace_rf	integer
-key	4.1	denylist_consistency_level	enum
-key	4.1	denylist_initial_load_retry	duration	s	int
-key	4.1	denylist_max_keys_per_table	integer
-key	4.1	denylist_max_keys_total	integer
-key	4.1	denylist_range_reads_enabled	boolean
-key	4.1	denylist_reads_enabled	boolean
-key	4.1	denylist_refresh	duration	s	int
-key	4.1	denylist_writes_enabled	boolean
-key	4.1	diagnostic_events_enabled	boolean
-key	4.1	disk_access_mode	enum
-key	4.1	disk_failure_policy	enum
-key	4.1	disk_optimization_estimate_percentile	number
-key	4.1	disk_optimization_page_cross_chance	number
-key	4.1	disk_optimization_strategy	enum
-key	4.1	drop_compact_storage_enabled	boolean
-key	4.1	drop_truncate_table_enabled	boolean
-key	4.1	dynamic_snitch	boolean
-key	4.1	dynamic_snitch_badness_threshold	number
-key	4.1	dynamic_snitch_reset_interval	duration	ms	int
-key	4.1	dynamic_snitch_update_interval	duration	ms	int
-key	4.1	endpoint_snitch	string
-key	4.1	enforce_native_deadline_for_hints	boolean
-key	4.1	entire_sstable_inter_dc_stream_throughput_outbound	data_rate	B/s	long
-key	4.1	entire_sstable_stream_throughput_outbound	data_rate	B/s	long
-key	4.1	failure_detector	string
-key	4.1	fields_per_udt_fail_threshold	integer
-key	4.1	fields_per_udt_warn_threshold	integer
-key	4.1	file_cache_enabled	boolean
-key	4.1	file_cache_round_up	boolean
-key	4.1	file_cache_size	data_storage	MiB	int
-key	4.1	flush_compression	enum
-key	4.1	force_new_prepared_statement_behaviour	boolean
-key	4.1	full_query_logging_options	object
-key	4.1	gc_log_threshold	duration	ms	int
-key	4.1	gc_warn_threshold	duration	ms	int
-key	4.1	group_by_enabled	boolean
-key	4.1	hint_window_persistent_enabled	boolean
-key	4.1	hinted_handoff_disabled_datacenters	list
-key	4.1	hinted_handoff_enabled	boolean
-key	4.1	hinted_handoff_throttle	data_storage	KiB	int
-key	4.1	hints_compression	parameterized_class
-key	4.1	hints_directory	string
-key	4.1	hints_flush_period	duration	ms	int
-key	4.1	ideal_consistency_level	enum
-key	4.1	in_select_cartesian_product_fail_threshold	integer
-key	4.1	in_select_cartesian_product_warn_threshold	integer
-key	4.1	incremental_backups	boolean
-key	4.1	index_summary_capacity	data_storage	MiB	long
-key	4.1	index_summary_resize_interval	duration	m	int
-key	4.1	initial_range_tombstone_list_allocation_size	integer
-key	4.1	initial_token	string
-key	4.1	inter_dc_stream_throughput_outbound	data_rate	B/s	long
-key	4.1	inter_dc_tcp_nodelay	boolean
-key	4.1	internode_application_receive_queue_capacity	data_storage	B	int
-key	4.1	internode_application_receive_queue_reserve_endpoint_capacity	data_storage	B	int
-key	4.1	internode_application_receive_queue_reserve_global_capacity	data_storage	B	int
-key	4.1	internode_application_send_queue_capacity	data_storage	B	int
-key	4.1	internode_application_send_queue_reserve_endpoint_capacity	data_storage	B	int
-key	4.1	internode_application_send_queue_reserve_global_capacity	data_storage	B	int
-key	4.1	internode_authenticator	string
-key	4.1	internode_compression	enum
-key	4.1	internode_error_reporting_exclusions	object
-key	4.1	internode_max_message_size	data_storage	B	int
-key	4.1	internode_socket_receive_buffer_size	data_storage	B	int
-key	4.1	internode_socket_send_buffer_size	data_storage	B	int
-key	4.1	internode_streaming_tcp_user_timeout	duration	ms	int
-key	4.1	internode_tcp_connect_timeout	duration	ms	int
-key	4.1	internode_tcp_user_timeout	duration	ms	int
-key	4.1	internode_timeout	boolean
-key	4.1	items_per_collection_fail_threshold	integer
-key	4.1	items_per_collection_warn_threshold	integer
-key	4.1	key_cache_keys_to_save	integer
-key	4.1	key_cache_migrate_during_compaction	boolean
-key	4.1	key_cache_save_period	duration	s	int
-key	4.1	key_cache_size	data_storage	MiB	long
-key	4.1	keyspace_count_warn_threshold	integer
-key	4.1	keyspaces_fail_threshold	integer
-key	4.1	keyspaces_warn_threshold	integer
-key	4.1	listen_address	string
-key	4.1	listen_interface	string
-key	4.1	listen_interface_prefer_ipv6	boolean
-key	4.1	listen_on_broadcast_address	boolean
-key	4.1	local_read_size_fail_threshold	data_storage	B	long
-key	4.1	local_read_size_warn_threshold	data_storage	B	long
-key	4.1	local_system_data_file_directory	string
-key	4.1	log_out_of_token_range_requests	boolean
-key	4.1	materialized_views_enabled	boolean
-key	4.1	materialized_views_per_table_fail_threshold	integer
-key	4.1	materialized_views_per_table_warn_threshold	integer
-key	4.1	max_concurrent_automatic_sstable_upgrades	integer
-key	4.1	max_hint_window	duration	ms	int
-key	4.1	max_hints_delivery_threads	integer
-key	4.1	max_hints_file_size	data_storage	MiB	int
-key	4.1	max_hints_size_per_host	data_storage	B	long
-key	4.1	max_mutation_size	data_storage	KiB	int
-key	4.1	max_streaming_retries	integer
-key	4.1	max_top_size_partition_count	integer
-key	4.1	max_top_tombstone_partition_count	integer
-key	4.1	max_value_size	data_storage	MiB	int
-key	4.1	memtable	object
-key	4.1	memtable_allocation_type	enum
-key	4.1	memtable_cleanup_threshold	number
-key	4.1	memtable_flush_writers	integer
-key	4.1	memtable_heap_space	data_storage	MiB	int
-key	4.1	memtable_offheap_space	data_storage	MiB	int
-key	4.1	min_free_space_per_drive	data_storage	MiB	int
-key	4.1	min_tracked_partition_size	data_storage	B	long
-key	4.1	min_tracked_partition_tombstone_count	integer
-key	4.1	minimum_replication_factor_fail_threshold	integer
-key	4.1	minimum_replication_factor_warn_threshold	integer
-key	4.1	native_transport_allow_older_protocols	boolean
-key	4.1	native_transport_flush_in_batches_legacy	boolean
-key	4.1	native_transport_idle_timeout	duration	ms	long
-key	4.1	native_transport_max_backoff_on_queue_overload	duration	ms	long
-key	4.1	native_transport_max_concurrent_connections	integer
-key	4.1	native_transport_max_concurrent_connections_per_ip	integer
-key	4.1	native_transport_max_frame_size	data_storage	MiB	int
-key	4.1	native_transport_max_negotiable_protocol_version	integer
-key	4.1	native_transport_max_request_data_in_flight	data_storage	B	long
-key	4.1	native_transport_max_request_data_in_flight_per_ip	data_storage	B	long
-key	4.1	native_transport_max_requests_per_second	integer
-key	4.1	native_transport_max_threads	integer
-key	4.1	native_transport_min_backoff_on_queue_overload	duration	ms	long
-key	4.1	native_transport_port	integer
-key	4.1	native_transport_port_ssl	integer
-key	4.1	native_transport_queue_max_item_age_threshold	number
-key	4.1	native_transport_rate_limiting_enabled	boolean
-key	4.1	native_transport_receive_queue_capacity	data_storage	B	int
-key	4.1	native_transport_throw_on_overload	boolean
-key	4.1	native_transport_timeout	duration	ms	long
-key	4.1	network_authorizer	string
-key	4.1	networking_cache_size	data_storage	MiB	int
-key	4.1	num_tokens	integer
-key	4.1	otc_backlog_expiration_interval_ms	integer
-key	4.1	otc_coalescing_enough_coalesced_messages	integer
-key	4.1	otc_coalescing_strategy	string
-key	4.1	otc_coalescing_window_us	integer
-key	4.1	page_size_fail_threshold	integer
-key	4.1	page_size_warn_threshold	integer
-key	4.1	partition_denylist_enabled	boolean
-key	4.1	partition_keys_in_select_fail_threshold	integer
-key	4.1	partition_keys_in_select_warn_threshold	integer
-key	4.1	partitioner	string
-key	4.1	paxos_cache_size	data_storage	MiB	long
-key	4.1	paxos_contention_max_wait	string
-key	4.1	paxos_contention_min_delta	string
-key	4.1	paxos_contention_min_wait	string
-key	4.1	paxos_contention_wait_randomizer	string
-key	4.1	paxos_on_linearizability_violations	enum
-key	4.1	paxos_purge_grace_period	duration	s	long
-key	4.1	paxos_repair_enabled	boolean
-key	4.1	paxos_repair_parallelism	integer
-key	4.1	paxos_state_purging	enum
-key	4.1	paxos_topology_repair_no_dc_checks	boolean
-key	4.1	paxos_topology_repair_strict_each_quorum	boolean
-key	4.1	paxos_variant	enum
-key	4.1	periodic_commitlog_sync_lag_block	duration	ms	int
-key	4.1	permissions_cache_active_update	boolean
-key	4.1	permissions_cache_max_entries	integer
-key	4.1	permissions_update_interval	duration	ms	int
-key	4.1	permissions_validity	duration	ms	int
-key	4.1	phi_convict_threshold	number
-key	4.1	prepared_statements_cache_size	data_storage	MiB	long
-key	4.1	range_request_timeout	duration	ms	long
-key	4.1	range_tombstone_list_growth_factor	number
-key	4.1	read_before_write_list_operations_enabled	boolean
-key	4.1	read_consistency_levels_disallowed	list
-key	4.1	read_consistency_levels_warned	list
-key	4.1	read_request_timeout	duration	ms	long
-key	4.1	read_thresholds_enabled	boolean
-key	4.1	reject_out_of_token_range_requests	boolean
-key	4.1	reject_repair_compaction_threshold	integer
-key	4.1	repair_command_pool_full_strategy	enum
-key	4.1	repair_command_pool_size	integer
-key	4.1	repair_request_timeout	duration	ms	long
-key	4.1	repair_session_max_tree_depth	integer
-key	4.1	repair_session_space	data_storage	MiB	int
-key	4.1	repair_state_expires	duration	ns	long
-key	4.1	repair_state_size	integer
-key	4.1	repaired_data_tracking_for_partition_reads_enabled	boolean
-key	4.1	repaired_data_tracking_for_range_reads_enabled	boolean
-key	4.1	replica_filtering_protection	object
-key	4.1	report_unconfirmed_repaired_data_mismatches	boolean
-key	4.1	request_timeout	duration	ms	long
-key	4.1	role_manager	string
-key	4.1	roles_cache_active_update	boolean
-key	4.1	roles_cache_max_entries	integer
-key	4.1	roles_update_interval	duration	ms	int
-key	4.1	roles_validity	duration	ms	int
-key	4.1	row_cache_class_name	string
-key	4.1	row_cache_keys_to_save	integer
-key	4.1	row_cache_save_period	duration	s	int
-key	4.1	row_cache_size	data_storage	MiB	long
-key	4.1	row_index_read_size_fail_threshold	data_storage	B	long
-key	4.1	row_index_read_size_warn_threshold	data_storage	B	long
-key	4.1	rpc_address	string
-key	4.1	rpc_interface	string
-key	4.1	rpc_interface_prefer_ipv6	boolean
-key	4.1	rpc_keepalive	boolean
-key	4.1	sasi_indexes_enabled	boolean
-key	4.1	saved_caches_directory	string
-key	4.1	scripted_user_defined_functions_enabled	boolean
-key	4.1	secondary_indexes_enabled	boolean
-key	4.1	secondary_indexes_per_table_fail_threshold	integer
-key	4.1	secondary_indexes_per_table_warn_threshold	integer
-key	4.1	seed_provider	parameterized_class
-key	4.1	server_encryption_options	object
-key	4.1	skip_paxos_repair_on_topology_change	boolean
-key	4.1	skip_paxos_repair_on_topology_change_keyspaces	list
-key	4.1	slow_query_log_timeout	duration	ms	long
-key	4.1	snapshot_before_compaction	boolean
-key	4.1	snapshot_links_per_second	integer
-key	4.1	snapshot_on_duplicate_row_detection	boolean
-key	4.1	snapshot_on_repaired_data_mismatch	boolean
-key	4.1	ssl_storage_port	integer
-key	4.1	sstable_preemptive_open_interval	data_storage	MiB	int
-key	4.1	start_native_transport	boolean
-key	4.1	startup_checks	map
-key	4.1	storage_port	integer
-key	4.1	stream_entire_sstables	boolean
-key	4.1	stream_throughput_outbound	data_rate	B/s	long
-key	4.1	streaming_connections_per_host	integer
-key	4.1	streaming_keep_alive_period	duration	s	int
-key	4.1	streaming_slow_events_log_timeout	duration	s	int
-key	4.1	streaming_state_expires	duration	ns	long
-key	4.1	streaming_state_size	data_storage	B	long
-key	4.1	streaming_stats_enabled	boolean
-key	4.1	table_count_warn_threshold	integer
-key	4.1	table_properties_disallowed	list
-key	4.1	table_properties_ignored	list
-key	4.1	table_properties_warned	list
-key	4.1	tables_fail_threshold	integer
-key	4.1	tables_warn_threshold	integer
-key	4.1	tombstone_failure_threshold	integer
-key	4.1	tombstone_warn_threshold	integer
-key	4.1	top_partitions_enabled	boolean
-key	4.1	trace_type_query_ttl	duration	s	int
-key	4.1	trace_type_repair_ttl	duration	s	int
-key	4.1	transfer_hints_on_decommission	boolean
-key	4.1	transient_replication_enabled	boolean
-key	4.1	transparent_data_encryption_options	object
-key	4.1	traverse_auth_from_root	boolean
-key	4.1	trickle_fsync	boolean
-key	4.1	trickle_fsync_interval	data_storage	KiB	int
-key	4.1	truncate_request_timeout	duration	ms	long
-key	4.1	uncompressed_tables_enabled	boolean
-key	4.1	unlogged_batch_across_partitions_warn_threshold	integer
-key	4.1	use_deterministic_table_id	boolean
-key	4.1	use_offheap_merkle_trees	boolean
-key	4.1	use_statements_enabled	boolean
-key	4.1	user_defined_functions_enabled	boolean
-key	4.1	user_defined_functions_fail_timeout	duration	ms	long
-key	4.1	user_defined_functions_threads_enabled	boolean
-key	4.1	user_defined_functions_warn_timeout	duration	ms	long
-key	4.1	user_function_timeout_policy	enum
-key	4.1	user_timestamps_enabled	boolean
-key	4.1	uuid_sstable_identifiers_enabled	boolean
-key	4.1	validation_preview_purge_head_start	duration	s	int
-key	4.1	windows_timer_interval	integer
-key	4.1	write_consistency_levels_disallowed	list
-key	4.1	write_consistency_levels_warned	list
-key	4.1	write_request_timeout	duration	ms	long
-old	4.1	batch_size_fail_threshold_in_kb	batch_size_fail_threshold
-old	4.1	batch_size_warn_threshold_in_kb	batch_size_warn_threshold
-old	4.1	batchlog_replay_throttle_in_kb	batchlog_replay_throttle
-old	4.1	cache_load_timeout_seconds	cache_load_timeout
-old	4.1	cas_contention_timeout_in_ms	cas_contention_timeout
-old	4.1	cdc_free_space_check_interval_ms	cdc_free_space_check_interval
-old	4.1	cdc_total_space_in_mb	cdc_total_space
-old	4.1	column_index_cache_size_in_kb	column_index_cache_size
-old	4.1	column_index_size_in_kb	column_index_size
-old	4.1	commitlog_segment_size_in_mb	commitlog_segment_size
-old	4.1	commitlog_sync_group_window_in_ms	commitlog_sync_group_window
-old	4.1	commitlog_sync_period_in_ms	commitlog_sync_period
-old	4.1	commitlog_total_space_in_mb	commitlog_total_space
-old	4.1	compaction_large_partition_warning_threshold_mb	compaction_large_partition_warning_threshold
-old	4.1	compaction_throughput_mb_per_sec	compaction_throughput
-old	4.1	counter_cache_save_period	counter_cache_save_period
-old	4.1	counter_cache_size_in_mb	counter_cache_size
-old	4.1	counter_write_request_timeout_in_ms	counter_write_request_timeout
-old	4.1	credentials_update_interval_in_ms	credentials_update_interval
-old	4.1	credentials_validity_in_ms	credentials_validity
-old	4.1	cross_node_timeout	internode_timeout
-old	4.1	dynamic_snitch_reset_interval_in_ms	dynamic_snitch_reset_interval
-old	4.1	dynamic_snitch_update_interval_in_ms	dynamic_snitch_update_interval
-old	4.1	enable_drop_compact_storage	drop_compact_storage_enabled
-old	4.1	enable_materialized_views	materialized_views_enabled
-old	4.1	enable_sasi_indexes	sasi_indexes_enabled
-old	4.1	enable_scripted_user_defined_functions	scripted_user_defined_functions_enabled
-old	4.1	enable_transient_replication	transient_replication_enabled
-old	4.1	enable_user_defined_functions	user_defined_functions_enabled
-old	4.1	enable_user_defined_functions_threads	user_defined_functions_threads_enabled
-old	4.1	file_cache_size_in_mb	file_cache_size
-old	4.1	gc_log_threshold_in_ms	gc_log_threshold
-old	4.1	gc_warn_threshold_in_ms	gc_warn_threshold
-old	4.1	hinted_handoff_throttle_in_kb	hinted_handoff_throttle
-old	4.1	hints_flush_period_in_ms	hints_flush_period
-old	4.1	index_summary_capacity_in_mb	index_summary_capacity
-old	4.1	index_summary_resize_interval_in_minutes	index_summary_resize_interval
-old	4.1	inter_dc_stream_throughput_outbound_megabits_per_sec	inter_dc_stream_throughput_outbound
-old	4.1	internode_application_receive_queue_capacity_in_bytes	internode_application_receive_queue_capacity
-old	4.1	internode_application_receive_queue_reserve_endpoint_capacity_in_bytes	internode_application_receive_queue_reserve_endpoint_capacity
-old	4.1	internode_application_receive_queue_reserve_global_capacity_in_bytes	internode_application_receive_queue_reserve_global_capacity
-old	4.1	internode_application_send_queue_capacity_in_bytes	internode_application_send_queue_capacity
-old	4.1	internode_application_send_queue_reserve_endpoint_capacity_in_bytes	internode_application_send_queue_reserve_endpoint_capacity
-old	4.1	internode_application_send_queue_reserve_global_capacity_in_bytes	internode_application_send_queue_reserve_global_capacity
-old	4.1	internode_max_message_size_in_bytes	internode_max_message_size
-old	4.1	internode_recv_buff_size_in_bytes	internode_socket_receive_buffer_size
-old	4.1	internode_send_buff_size_in_bytes	internode_socket_send_buffer_size
-old	4.1	internode_socket_receive_buffer_size_in_bytes	internode_socket_receive_buffer_size
-old	4.1	internode_socket_send_buffer_size_in_bytes	internode_socket_send_buffer_size
-old	4.1	internode_streaming_tcp_user_timeout_in_ms	internode_streaming_tcp_user_timeout
-old	4.1	internode_tcp_connect_timeout_in_ms	internode_tcp_connect_timeout
-old	4.1	internode_tcp_user_timeout_in_ms	internode_tcp_user_timeout
-old	4.1	key_cache_save_period	key_cache_save_period
-old	4.1	key_cache_size_in_mb	key_cache_size
-old	4.1	max_hint_window_in_ms	max_hint_window
-old	4.1	max_hints_file_size_in_mb	max_hints_file_size
-old	4.1	max_mutation_size_in_kb	max_mutation_size
-old	4.1	max_value_size_in_mb	max_value_size
-old	4.1	memtable_heap_space_in_mb	memtable_heap_space
-old	4.1	memtable_offheap_space_in_mb	memtable_offheap_space
-old	4.1	min_free_space_per_drive_in_mb	min_free_space_per_drive
-old	4.1	native_transport_idle_timeout_in_ms	native_transport_idle_timeout
-old	4.1	native_transport_max_concurrent_requests_in_bytes	native_transport_max_request_data_in_flight
-old	4.1	native_transport_max_concurrent_requests_in_bytes_per_ip	native_transport_max_request_data_in_flight_per_ip
-old	4.1	native_transport_max_frame_size_in_mb	native_transport_max_frame_size
-old	4.1	native_transport_receive_queue_capacity_in_bytes	native_transport_receive_queue_capacity
-old	4.1	networking_cache_size_in_mb	networking_cache_size
-old	4.1	periodic_commitlog_sync_lag_block_in_ms	periodic_commitlog_sync_lag_block
-old	4.1	permissions_update_interval_in_ms	permissions_update_interval
-old	4.1	permissions_validity_in_ms	permissions_validity
-old	4.1	prepared_statements_cache_size_mb	prepared_statements_cache_size
-old	4.1	range_request_timeout_in_ms	range_request_timeout
-old	4.1	read_request_timeout_in_ms	read_request_timeout
-old	4.1	repair_request_timeout_in_ms	repair_request_timeout
-old	4.1	repair_session_space_in_mb	repair_session_space
-old	4.1	request_timeout_in_ms	request_timeout
-old	4.1	roles_update_interval_in_ms	roles_update_interval
-old	4.1	roles_validity_in_ms	roles_validity
-old	4.1	row_cache_save_period	row_cache_save_period
-old	4.1	row_cache_size_in_mb	row_cache_size
-old	4.1	slow_query_log_timeout_in_ms	slow_query_log_timeout
-old	4.1	sstable_preemptive_open_interval_in_mb	sstable_preemptive_open_interval
-old	4.1	stream_throughput_outbound_megabits_per_sec	stream_throughput_outbound
-old	4.1	streaming_keep_alive_period_in_secs	streaming_keep_alive_period
-old	4.1	tracetype_query_ttl	trace_type_query_ttl
-old	4.1	tracetype_repair_ttl	trace_type_repair_ttl
-old	4.1	trickle_fsync_interval_in_kb	trickle_fsync_interval
-old	4.1	truncate_request_timeout_in_ms	truncate_request_timeout
-old	4.1	user_defined_function_fail_timeout	user_defined_functions_fail_timeout
-old	4.1	user_defined_function_warn_timeout	user_defined_functions_warn_timeout
-old	4.1	validation_preview_purge_head_start_in_sec	validation_preview_purge_head_start
-old	4.1	write_request_timeout_in_ms	write_request_timeout
-key	5.0	allocate_tokens_for_keyspace	string
-key	5.0	allocate_tokens_for_local_replication_factor	integer
-key	5.0	allow_extra_insecure_udfs	boolean
-key	5.0	allow_filtering_enabled	boolean
-key	5.0	allow_insecure_udfs	boolean
-key	5.0	alter_table_enabled	boolean
-key	5.0	audit_logging_options	object
-key	5.0	auth_cache_warming_enabled	boolean
-key	5.0	auth_read_consistency_level	string
-key	5.0	auth_write_consistency_level	string
-key	5.0	authenticator	parameterized_class
-key	5.0	authorizer	parameterized_class
-key	5.0	auto_bootstrap	boolean
-key	5.0	auto_hints_cleanup_enabled	boolean
-key	5.0	auto_optimise_full_repair_streams	boolean
-key	5.0	auto_optimise_inc_repair_streams	boolean
-key	5.0	auto_optimise_preview_repair_streams	boolean
-key	5.0	auto_snapshot	boolean
-key	5.0	auto_snapshot_ttl	string
-key	5.0	autocompaction_on_startup_enabled	boolean
-key	5.0	automatic_sstable_upgrade	boolean
-key	5.0	available_processors	integer
-key	5.0	back_pressure_enabled	boolean
-key	5.0	back_pressure_strategy	parameterized_class
-key	5.0	batch_size_fail_threshold	data_storage	KiB	int
-key	5.0	batch_size_warn_threshold	data_storage	KiB	int
-key	5.0	batchlog_replay_throttle	data_storage	KiB	int
-key	5.0	block_for_peers_in_remote_dcs	boolean
-key	5.0	block_for_peers_timeout_in_secs	integer
-key	5.0	broadcast_address	string
-key	5.0	broadcast_rpc_address	string
-key	5.0	buffer_pool_use_heap_if_exhausted	boolean
-key	5.0	cache_load_timeout	duration	s	int
-key	5.0	cas_contention_timeout	duration	ms	long
-key	5.0	cdc_block_writes	boolean
-key	5.0	cdc_enabled	boolean
-key	5.0	cdc_free_space_check_interval	duration	ms	int
-key	5.0	cdc_on_repair_enabled	boolean
-key	5.0	cdc_raw_directory	string
-key	5.0	cdc_total_space	data_storage	MiB	int
-key	5.0	check_for_duplicate_rows_during_compaction	boolean
-key	5.0	check_for_duplicate_rows_during_reads	boolean
-key	5.0	cidr_authorizer	parameterized_class
-key	5.0	client_encryption_options	object
-key	5.0	client_error_reporting_exclusions	object
-key	5.0	client_request_size_metrics_enabled	boolean
-key	5.0	cluster_name	string
-key	5.0	collection_size_fail_threshold	data_storage	B	long
-key	5.0	collection_size_warn_threshold	data_storage	B	long
-key	5.0	column_index_cache_size	data_storage	KiB	int
-key	5.0	column_index_size	data_storage	KiB	int
-key	5.0	column_value_size_fail_threshold	data_storage	B	long
-key	5.0	column_value_size_warn_threshold	data_storage	B	long
-key	5.0	columns_per_table_fail_threshold	integer
-key	5.0	columns_per_table_warn_threshold	integer
-key	5.0	commit_failure_policy	enum
-key	5.0	commitlog_compression	parameterized_class
-key	5.0	commitlog_directory	string
-key	5.0	commitlog_disk_access_mode	enum
-key	5.0	commitlog_max_compression_buffers_in_pool	integer
-key	5.0	commitlog_segment_size	data_storage	MiB	int
-key	5.0	commitlog_sync	enum
-key	5.0	commitlog_sync_group_window	duration	ms	int
-key	5.0	commitlog_sync_period	duration	ms	int
-key	5.0	commitlog_total_space	data_storage	MiB	int
-key	5.0	compact_tables_enabled	boolean
-key	5.0	compaction_throughput	data_rate	B/s	long
-key	5.0	concurrent_compactors	integer
-key	5.0	concurrent_counter_writes	integer
-key	5.0	concurrent_index_builders	integer
-key	5.0	concurrent_materialized_view_builders	integer
-key	5.0	concurrent_materialized_view_writes	integer
-key	5.0	concurrent_merkle_tree_requests	integer
-key	5.0	concurrent_reads	integer
-key	5.0	concurrent_validations	integer
-key	5.0	concurrent_writes	integer
-key	5.0	consecutive_message_errors_threshold	integer
-key	5.0	coordinator_read_size_fail_threshold	data_storage	B	long
-key	5.0	coordinator_read_size_warn_threshold	data_storage	B	long
-key	5.0	corrupted_tombstone_strategy	enum
-key	5.0	counter_cache_keys_to_save	integer
-key	5.0	counter_cache_save_period	duration	s	int
-key	5.0	counter_cache_size	data_storage	MiB	long
-key	5.0	counter_write_request_timeout	duration	ms	long
-key	5.0	cql_start_time	enum
-key	5.0	credentials_cache_active_update	boolean
-key	5.0	credentials_cache_max_entries	integer
-key	5.0	credentials_update_interval	duration	ms	int
-key	5.0	credentials_validity	duration	ms	int
-key	5.0	crypto_provider	parameterized_class
-key	5.0	data_disk_usage_max_disk_size	data_storage	B	long
-key	5.0	data_disk_usage_percentage_fail_threshold	integer
-key	5.0	data_disk_usage_percentage_warn_threshold	integer
-key	5.0	data_file_directories	list
-key	5.0	default_compaction	parameterized_class
-key	5.0	default_keyspace_rf	integer
-key	5.0	default_secondary_index	string
-key	5.0	default_secondary_index_enabled	boolean
-key	5.0	denylist_consistency_level	enum
-key	5.0	denylist_initial_load_retry	duration	s	int
-key	5.0	denylist_max_keys_per_table	integer
-key	5.0	denylist_max_keys_total	integer
-key	5.0	denylist_range_reads_enabled	boolean
-key	5.0	denylist_reads_enabled	boolean
-key	5.0	denylist_refresh	duration	s	int
-key	5.0	denylist_writes_enabled	boolean
-key	5.0	diagnostic_events_enabled	boolean
-key	5.0	disk_access_mode	enum
-key	5.0	disk_failure_policy	enum
-key	5.0	disk_optimization_estimate_percentile	number
-key	5.0	disk_optimization_page_cross_chance	number
-key	5.0	disk_optimization_strategy	enum
-key	5.0	drop_compact_storage_enabled	boolean
-key	5.0	drop_keyspace_enabled	boolean
-key	5.0	drop_truncate_table_enabled	boolean
-key	5.0	dump_heap_on_uncaught_exception	boolean
-key	5.0	dynamic_data_masking_enabled	boolean
-key	5.0	dynamic_snitch	boolean
-key	5.0	dynamic_snitch_badness_threshold	number
-key	5.0	dynamic_snitch_reset_interval	duration	ms	int
-key	5.0	dynamic_snitch_update_interval	duration	ms	int
-key	5.0	endpoint_snitch	string
-key	5.0	enforce_native_deadline_for_hints	boolean
-key	5.0	entire_sstable_inter_dc_stream_throughput_outbound	data_rate	B/s	long
-key	5.0	entire_sstable_stream_throughput_outbound	data_rate	B/s	long
-key	5.0	failure_detector	string
-key	5.0	fields_per_udt_fail_threshold	integer
-key	5.0	fields_per_udt_warn_threshold	integer
-key	5.0	file_cache_enabled	boolean
-key	5.0	file_cache_round_up	boolean
-key	5.0	file_cache_size	data_storage	MiB	int
-key	5.0	flush_compression	enum
-key	5.0	force_new_prepared_statement_behaviour	boolean
-key	5.0	full_query_logging_options	object
-key	5.0	gc_log_threshold	duration	ms	int
-key	5.0	gc_warn_threshold	duration	ms	int
-key	5.0	group_by_enabled	boolean
-key	5.0	heap_dump_path	string
-key	5.0	hint_window_persistent_enabled	boolean
-key	5.0	hinted_handoff_disabled_datacenters	list
-key	5.0	hinted_handoff_enabled	boolean
-key	5.0	hinted_handoff_throttle	data_storage	KiB	int
-key	5.0	hints_compression	parameterized_class
-key	5.0	hints_directory	string
-key	5.0	hints_flush_period	duration	ms	int
-key	5.0	ideal_consistency_level	enum
-key	5.0	in_select_cartesian_product_fail_threshold	integer
-key	5.0	in_select_cartesian_product_warn_threshold	integer
-key	5.0	incremental_backups	boolean
-key	5.0	index_summary_capacity	data_storage	MiB	long
-key	5.0	index_summary_resize_interval	duration	m	int
-key	5.0	initial_range_tombstone_list_allocation_size	integer
-key	5.0	initial_token	string
-key	5.0	inter_dc_stream_throughput_outbound	data_rate	B/s	long
-key	5.0	inter_dc_tcp_nodelay	boolean
-key	5.0	internode_application_receive_queue_capacity	data_storage	B	int
-key	5.0	internode_application_receive_queue_reserve_endpoint_capacity	data_storage	B	int
-key	5.0	internode_application_receive_queue_reserve_global_capacity	data_storage	B	int
-key	5.0	internode_application_send_queue_capacity	data_storage	B	int
-key	5.0	internode_application_send_queue_reserve_endpoint_capacity	data_storage	B	int
-key	5.0	internode_application_send_queue_reserve_global_capacity	data_storage	B	int
-key	5.0	internode_authenticator	parameterized_class
-key	5.0	internode_compression	enum
-key	5.0	internode_error_reporting_exclusions	object
-key	5.0	internode_max_message_size	data_storage	B	int
-key	5.0	internode_socket_receive_buffer_size	data_storage	B	int
-key	5.0	internode_socket_send_buffer_size	data_storage	B	int
-key	5.0	internode_streaming_tcp_user_timeout	duration	ms	int
-key	5.0	internode_tcp_connect_timeout	duration	ms	int
-key	5.0	internode_tcp_user_timeout	duration	ms	int
-key	5.0	internode_timeout	boolean
-key	5.0	intersect_filtering_query_enabled	boolean
-key	5.0	intersect_filtering_query_warned	boolean
-key	5.0	items_per_collection_fail_threshold	integer
-key	5.0	items_per_collection_warn_threshold	integer
-key	5.0	key_cache_keys_to_save	integer
-key	5.0	key_cache_migrate_during_compaction	boolean
-key	5.0	key_cache_save_period	duration	s	int
-key	5.0	key_cache_size	data_storage	MiB	long
-key	5.0	keyspaces_fail_threshold	integer
-key	5.0	keyspaces_warn_threshold	integer
-key	5.0	listen_address	string
-key	5.0	listen_interface	string
-key	5.0	listen_interface_prefer_ipv6	boolean
-key	5.0	listen_on_broadcast_address	boolean
-key	5.0	local_read_size_fail_threshold	data_storage	B	long
-key	5.0	local_read_size_warn_threshold	data_storage	B	long
-key	5.0	local_system_data_file_directory	string
-key	5.0	log_out_of_token_range_requests	boolean
-key	5.0	materialized_views_enabled	boolean
-key	5.0	materialized_views_per_table_fail_threshold	integer
-key	5.0	materialized_views_per_table_warn_threshold	integer
-key	5.0	max_concurrent_automatic_sstable_upgrades	integer
-key	5.0	max_hint_window	duration	ms	int
-key	5.0	max_hints_delivery_threads	integer
-key	5.0	max_hints_file_size	data_storage	MiB	int
-key	5.0	max_hints_size_per_host	data_storage	B	long
-key	5.0	max_mutation_size	data_storage	KiB	int
-key	5.0	max_space_usable_for_compactions_in_percentage	number
-key	5.0	max_streaming_retries	integer
-key	5.0	max_top_size_partition_count	integer
-key	5.0	max_top_tombstone_partition_count	integer
-key	5.0	max_value_size	data_storage	MiB	int
-key	5.0	maximum_replication_factor_fail_threshold	integer
-key	5.0	maximum_replication_factor_warn_threshold	integer
-key	5.0	maximum_timestamp_fail_threshold	duration	us	long
-key	5.0	maximum_timestamp_warn_threshold	duration	us	long
-key	5.0	memtable	object
-key	5.0	memtable_allocation_type	enum
-key	5.0	memtable_cleanup_threshold	number
-key	5.0	memtable_flush_writers	integer
-key	5.0	memtable_heap_space	data_storage	MiB	int
-key	5.0	memtable_offheap_space	data_storage	MiB	int
-key	5.0	min_free_space_per_drive	data_storage	MiB	int
-key	5.0	min_tracked_partition_size	data_storage	B	long
-key	5.0	min_tracked_partition_tombstone_count	integer
-key	5.0	minimum_replication_factor_fail_threshold	integer
-key	5.0	minimum_replication_factor_warn_threshold	integer
-key	5.0	minimum_timestamp_fail_threshold	duration	us	long
-key	5.0	minimum_timestamp_warn_threshold	duration	us	long
-key	5.0	native_transport_allow_older_protocols	boolean
-key	5.0	native_transport_flush_in_batches_legacy	boolean
-key	5.0	native_transport_idle_timeout	duration	ms	long
-key	5.0	native_transport_max_auth_threads	integer
-key	5.0	native_transport_max_backoff_on_queue_overload	duration	ms	long
-key	5.0	native_transport_max_concurrent_connections	integer
-key	5.0	native_transport_max_concurrent_connections_per_ip	integer
-key	5.0	native_transport_max_frame_size	data_storage	MiB	int
-key	5.0	native_transport_max_request_data_in_flight	data_storage	B	long
-key	5.0	native_transport_max_request_data_in_flight_per_ip	data_storage	B	long
-key	5.0	native_transport_max_requests_per_second	integer
-key	5.0	native_transport_max_threads	integer
-key	5.0	native_transport_min_backoff_on_queue_overload	duration	ms	long
-key	5.0	native_transport_port	integer
-key	5.0	native_transport_port_ssl	integer
-key	5.0	native_transport_queue_max_item_age_threshold	number
-key	5.0	native_transport_rate_limiting_enabled	boolean
-key	5.0	native_transport_receive_queue_capacity	data_storage	B	int
-key	5.0	native_transport_throw_on_overload	boolean
-key	5.0	native_transport_timeout	duration	ms	long
-key	5.0	network_authorizer	parameterized_class
-key	5.0	networking_cache_size	data_storage	MiB	int
-key	5.0	non_partition_restricted_index_query_enabled	boolean
-key	5.0	num_tokens	integer
-key	5.0	otc_backlog_expiration_interval_ms	integer
-key	5.0	otc_coalescing_enough_coalesced_messages	integer
-key	5.0	otc_coalescing_strategy	string
-key	5.0	otc_coalescing_window_us	integer
-key	5.0	page_size_fail_threshold	integer
-key	5.0	page_size_warn_threshold	integer
-key	5.0	partition_denylist_enabled	boolean
-key	5.0	partition_keys_in_select_fail_threshold	integer
-key	5.0	partition_keys_in_select_warn_threshold	integer
-key	5.0	partition_size_fail_threshold	data_storage	B	long
-key	5.0	partition_size_warn_threshold	data_storage	B	long
-key	5.0	partition_tombstones_fail_threshold	integer
-key	5.0	partition_tombstones_warn_threshold	integer
-key	5.0	partitioner	string
-key	5.0	paxos_cache_size	data_storage	MiB	long
-key	5.0	paxos_contention_max_wait	string
-key	5.0	paxos_contention_min_delta	string
-key	5.0	paxos_contention_min_wait	string
-key	5.0	paxos_contention_wait_randomizer	string
-key	5.0	paxos_on_linearizability_violations	enum
-key	5.0	paxos_purge_grace_period	duration	s	long
-key	5.0	paxos_repair_enabled	boolean
-key	5.0	paxos_repair_parallelism	integer
-key	5.0	paxos_state_purging	enum
-key	5.0	paxos_topology_repair_no_dc_checks	boolean
-key	5.0	paxos_topology_repair_strict_each_quorum	boolean
-key	5.0	paxos_variant	enum
-key	5.0	periodic_commitlog_sync_lag_block	duration	ms	int
-key	5.0	permissions_cache_active_update	boolean
-key	5.0	permissions_cache_max_entries	integer
-key	5.0	permissions_update_interval	duration	ms	int
-key	5.0	permissions_validity	duration	ms	int
-key	5.0	phi_convict_threshold	number
-key	5.0	prepared_statements_cache_size	data_storage	MiB	long
-key	5.0	range_request_timeout	duration	ms	long
-key	5.0	range_tombstone_list_growth_factor	number
-key	5.0	read_before_write_list_operations_enabled	boolean
-key	5.0	read_consistency_levels_disallowed	list
-key	5.0	read_consistency_levels_warned	list
-key	5.0	read_request_timeout	duration	ms	long
-key	5.0	read_thresholds_enabled	boolean
-key	5.0	reject_out_of_token_range_requests	boolean
-key	5.0	reject_repair_compaction_threshold	integer
-key	5.0	repair	object
-key	5.0	repair_command_pool_full_strategy	enum
-key	5.0	repair_command_pool_size	integer
-key	5.0	repair_request_timeout	duration	ms	long
-key	5.0	repair_session_max_tree_depth	integer
-key	5.0	repair_session_space	data_storage	MiB	int
-key	5.0	repair_state_expires	duration	ns	long
-key	5.0	repair_state_size	integer
-key	5.0	repaired_data_tracking_for_partition_reads_enabled	boolean
-key	5.0	repaired_data_tracking_for_range_reads_enabled	boolean
-key	5.0	replica_filtering_protection	object
-key	5.0	report_unconfirmed_repaired_data_mismatches	boolean
-key	5.0	request_timeout	duration	ms	long
-key	5.0	role_manager	parameterized_class
-key	5.0	roles_cache_active_update	boolean
-key	5.0	roles_cache_max_entries	integer
-key	5.0	roles_update_interval	duration	ms	int
-key	5.0	roles_validity	duration	ms	int
-key	5.0	row_cache_class_name	string
-key	5.0	row_cache_keys_to_save	integer
-key	5.0	row_cache_save_period	duration	s	int
-key	5.0	row_cache_size	data_storage	MiB	long
-key	5.0	row_index_read_size_fail_threshold	data_storage	B	long
-key	5.0	row_index_read_size_warn_threshold	data_storage	B	long
-key	5.0	rpc_address	string
-key	5.0	rpc_interface	string
-key	5.0	rpc_interface_prefer_ipv6	boolean
-key	5.0	rpc_keepalive	boolean
-key	5.0	sai_frozen_term_size_fail_threshold	data_storage	B	long
-key	5.0	sai_frozen_term_size_warn_threshold	data_storage	B	long
-key	5.0	sai_options	object
-key	5.0	sai_sstable_indexes_per_query_fail_threshold	integer
-key	5.0	sai_sstable_indexes_per_query_warn_threshold	integer
-key	5.0	sai_string_term_size_fail_threshold	data_storage	B	long
-key	5.0	sai_string_term_size_warn_threshold	data_storage	B	long
-key	5.0	sai_vector_term_size_fail_threshold	data_storage	B	long
-key	5.0	sai_vector_term_size_warn_threshold	data_storage	B	long
-key	5.0	sasi_indexes_enabled	boolean
-key	5.0	saved_caches_directory	string
-key	5.0	scripted_user_defined_functions_enabled	boolean
-key	5.0	secondary_indexes_enabled	boolean
-key	5.0	secondary_indexes_per_table_fail_threshold	integer
-key	5.0	secondary_indexes_per_table_warn_threshold	integer
-key	5.0	seed_provider	parameterized_class
-key	5.0	server_encryption_options	object
-key	5.0	severity_during_decommission	number
-key	5.0	simplestrategy_enabled	boolean
-key	5.0	skip_paxos_repair_on_topology_change	boolean
-key	5.0	skip_paxos_repair_on_topology_change_keyspaces	list
-key	5.0	skip_stream_disk_space_check	boolean
-key	5.0	slow_query_log_timeout	duration	ms	long
-key	5.0	snapshot_before_compaction	boolean
-key	5.0	snapshot_links_per_second	integer
-key	5.0	snapshot_on_duplicate_row_detection	boolean
-key	5.0	snapshot_on_repaired_data_mismatch	boolean
-key	5.0	ssl_storage_port	integer
-key	5.0	sstable	object
-key	5.0	sstable_preemptive_open_interval	data_storage	MiB	int
-key	5.0	sstable_read_rate_persistence_enabled	boolean
-key	5.0	start_native_transport	boolean
-key	5.0	startup_checks	map
-key	5.0	storage_compatibility_mode	enum
-key	5.0	storage_port	integer
-key	5.0	stream_entire_sstables	boolean
-key	5.0	stream_throughput_outbound	data_rate	B/s	long
-key	5.0	stream_transfer_task_timeout	duration	ms	long
-key	5.0	streaming_connections_per_host	integer
-key	5.0	streaming_keep_alive_period	duration	s	int
-key	5.0	streaming_slow_events_log_timeout	duration	s	int
-key	5.0	streaming_state_expires	duration	ns	long
-key	5.0	streaming_state_size	data_storage	B	long
-key	5.0	streaming_stats_enabled	boolean
-key	5.0	table_properties_disallowed	list
-key	5.0	table_properties_ignored	list
-key	5.0	table_properties_warned	list
-key	5.0	tables_fail_threshold	integer
-key	5.0	tables_warn_threshold	integer
-key	5.0	tombstone_failure_threshold	integer
-key	5.0	tombstone_warn_threshold	integer
-key	5.0	top_partitions_enabled	boolean
-key	5.0	trace_type_query_ttl	duration	s	int
-key	5.0	trace_type_repair_ttl	duration	s	int
-key	5.0	transfer_hints_on_decommission	boolean
-key	5.0	transient_replication_enabled	boolean
-key	5.0	transparent_data_encryption_options	object
-key	5.0	traverse_auth_from_root	boolean
-key	5.0	trickle_fsync	boolean
-key	5.0	trickle_fsync_interval	data_storage	KiB	int
-key	5.0	truncate_request_timeout	duration	ms	long
-key	5.0	uncompressed_tables_enabled	boolean
-key	5.0	unlogged_batch_across_partitions_warn_threshold	integer
-key	5.0	use_deterministic_table_id	boolean
-key	5.0	use_offheap_merkle_trees	boolean
-key	5.0	use_statements_enabled	boolean
-key	5.0	user_defined_functions_enabled	boolean
-key	5.0	user_defined_functions_fail_timeout	duration	ms	long
-key	5.0	user_defined_functions_threads_enabled	boolean
-key	5.0	user_defined_functions_warn_timeout	duration	ms	long
-key	5.0	user_function_timeout_policy	enum
-key	5.0	user_timestamps_enabled	boolean
-key	5.0	uuid_sstable_identifiers_enabled	boolean
-key	5.0	validation_preview_purge_head_start	duration	s	int
-key	5.0	vector_dimensions_fail_threshold	integer
-key	5.0	vector_dimensions_warn_threshold	integer
-key	5.0	vector_type_enabled	boolean
-key	5.0	windows_timer_interval	integer
-key	5.0	write_consistency_levels_disallowed	list
-key	5.0	write_consistency_levels_warned	list
-key	5.0	write_request_timeout	duration	ms	long
-key	5.0	zero_ttl_on_twcs_enabled	boolean
-key	5.0	zero_ttl_on_twcs_warned	boolean
-old	5.0	batch_size_fail_threshold_in_kb	batch_size_fail_threshold
-old	5.0	batch_size_warn_threshold_in_kb	batch_size_warn_threshold
-old	5.0	batchlog_replay_throttle_in_kb	batchlog_replay_throttle
-old	5.0	cache_load_timeout_seconds	cache_load_timeout
-old	5.0	cas_contention_timeout_in_ms	cas_contention_timeout
-old	5.0	cdc_free_space_check_interval_ms	cdc_free_space_check_interval
-old	5.0	cdc_total_space_in_mb	cdc_total_space
-old	5.0	column_index_cache_size_in_kb	column_index_cache_size
-old	5.0	column_index_size_in_kb	column_index_size
-old	5.0	commitlog_segment_size_in_mb	commitlog_segment_size
-old	5.0	commitlog_sync_group_window_in_ms	commitlog_sync_group_window
-old	5.0	commitlog_sync_period_in_ms	commitlog_sync_period
-old	5.0	commitlog_total_space_in_mb	commitlog_total_space
-old	5.0	compaction_large_partition_warning_threshold	partition_size_warn_threshold
-old	5.0	compaction_large_partition_warning_threshold_mb	partition_size_warn_threshold
-old	5.0	compaction_throughput_mb_per_sec	compaction_throughput
-old	5.0	compaction_tombstone_warning_threshold	partition_tombstones_warn_threshold
-old	5.0	counter_cache_save_period	counter_cache_save_period
-old	5.0	counter_cache_size_in_mb	counter_cache_size
-old	5.0	counter_write_request_timeout_in_ms	counter_write_request_timeout
-old	5.0	credentials_update_interval_in_ms	credentials_update_interval
-old	5.0	credentials_validity_in_ms	credentials_validity
-old	5.0	cross_node_timeout	internode_timeout
-old	5.0	dynamic_snitch_reset_interval_in_ms	dynamic_snitch_reset_interval
-old	5.0	dynamic_snitch_update_interval_in_ms	dynamic_snitch_update_interval
-old	5.0	enable_drop_compact_storage	drop_compact_storage_enabled
-old	5.0	enable_materialized_views	materialized_views_enabled
-old	5.0	enable_sasi_indexes	sasi_indexes_enabled
-old	5.0	enable_scripted_user_defined_functions	scripted_user_defined_functions_enabled
-old	5.0	enable_transient_replication	transient_replication_enabled
-old	5.0	enable_user_defined_functions	user_defined_functions_enabled
-old	5.0	enable_user_defined_functions_threads	user_defined_functions_threads_enabled
-old	5.0	file_cache_size_in_mb	file_cache_size
-old	5.0	gc_log_threshold_in_ms	gc_log_threshold
-old	5.0	gc_warn_threshold_in_ms	gc_warn_threshold
-old	5.0	hinted_handoff_throttle_in_kb	hinted_handoff_throttle
-old	5.0	hints_flush_period_in_ms	hints_flush_period
-old	5.0	index_summary_capacity_in_mb	index_summary_capacity
-old	5.0	index_summary_resize_interval_in_minutes	index_summary_resize_interval
-old	5.0	inter_dc_stream_throughput_outbound_megabits_per_sec	inter_dc_stream_throughput_outbound
-old	5.0	internode_application_receive_queue_capacity_in_bytes	internode_application_receive_queue_capacity
-old	5.0	internode_application_receive_queue_reserve_endpoint_capacity_in_bytes	internode_application_receive_queue_reserve_endpoint_capacity
-old	5.0	internode_application_receive_queue_reserve_global_capacity_in_bytes	internode_application_receive_queue_reserve_global_capacity
-old	5.0	internode_application_send_queue_capacity_in_bytes	internode_application_send_queue_capacity
-old	5.0	internode_application_send_queue_reserve_endpoint_capacity_in_bytes	internode_application_send_queue_reserve_endpoint_capacity
-old	5.0	internode_application_send_queue_reserve_global_capacity_in_bytes	internode_application_send_queue_reserve_global_capacity
-old	5.0	internode_max_message_size_in_bytes	internode_max_message_size
-old	5.0	internode_recv_buff_size_in_bytes	internode_socket_receive_buffer_size
-old	5.0	internode_send_buff_size_in_bytes	internode_socket_send_buffer_size
-old	5.0	internode_socket_receive_buffer_size_in_bytes	internode_socket_receive_buffer_size
-old	5.0	internode_socket_send_buffer_size_in_bytes	internode_socket_send_buffer_size
-old	5.0	internode_streaming_tcp_user_timeout_in_ms	internode_streaming_tcp_user_timeout
-old	5.0	internode_tcp_connect_timeout_in_ms	internode_tcp_connect_timeout
-old	5.0	internode_tcp_user_timeout_in_ms	internode_tcp_user_timeout
-old	5.0	key_cache_save_period	key_cache_save_period
-old	5.0	key_cache_size_in_mb	key_cache_size
-old	5.0	keyspace_count_warn_threshold	keyspaces_warn_threshold
-old	5.0	max_hint_window_in_ms	max_hint_window
-old	5.0	max_hints_file_size_in_mb	max_hints_file_size
-old	5.0	max_mutation_size_in_kb	max_mutation_size
-old	5.0	max_value_size_in_mb	max_value_size
-old	5.0	memtable_heap_space_in_mb	memtable_heap_space
-old	5.0	memtable_offheap_space_in_mb	memtable_offheap_space
-old	5.0	min_free_space_per_drive_in_mb	min_free_space_per_drive
-old	5.0	native_transport_idle_timeout_in_ms	native_transport_idle_timeout
-old	5.0	native_transport_max_concurrent_requests_in_bytes	native_transport_max_request_data_in_flight
-old	5.0	native_transport_max_concurrent_requests_in_bytes_per_ip	native_transport_max_request_data_in_flight_per_ip
-old	5.0	native_transport_max_frame_size_in_mb	native_transport_max_frame_size
-old	5.0	native_transport_receive_queue_capacity_in_bytes	native_transport_receive_queue_capacity
-old	5.0	networking_cache_size_in_mb	networking_cache_size
-old	5.0	periodic_commitlog_sync_lag_block_in_ms	periodic_commitlog_sync_lag_block
-old	5.0	permissions_update_interval_in_ms	permissions_update_interval
-old	5.0	permissions_validity_in_ms	permissions_validity
-old	5.0	prepared_statements_cache_size_mb	prepared_statements_cache_size
-old	5.0	range_request_timeout_in_ms	range_request_timeout
-old	5.0	read_request_timeout_in_ms	read_request_timeout
-old	5.0	repair_request_timeout_in_ms	repair_request_timeout
-old	5.0	repair_session_space_in_mb	repair_session_space
-old	5.0	request_timeout_in_ms	request_timeout
-old	5.0	roles_update_interval_in_ms	roles_update_interval
-old	5.0	roles_validity_in_ms	roles_validity
-old	5.0	row_cache_save_period	row_cache_save_period
-old	5.0	row_cache_size_in_mb	row_cache_size
-old	5.0	slow_query_log_timeout_in_ms	slow_query_log_timeout
-old	5.0	sstable_preemptive_open_interval_in_mb	sstable_preemptive_open_interval
-old	5.0	stream_throughput_outbound_megabits_per_sec	stream_throughput_outbound
-old	5.0	streaming_keep_alive_period_in_secs	streaming_keep_alive_period
-old	5.0	table_count_warn_threshold	tables_warn_threshold
-old	5.0	tracetype_query_ttl	trace_type_query_ttl
-old	5.0	tracetype_repair_ttl	trace_type_repair_ttl
-old	5.0	trickle_fsync_interval_in_kb	trickle_fsync_interval
-old	5.0	truncate_request_timeout_in_ms	truncate_request_timeout
-old	5.0	user_defined_function_fail_timeout	user_defined_functions_fail_timeout
-old	5.0	user_defined_function_warn_timeout	user_defined_functions_warn_timeout
-old	5.0	validation_preview_purge_head_start_in_sec	validation_preview_purge_head_start
-old	5.0	write_request_timeout_in_ms	write_request_timeout
-rename	internode_recv_buff_size_in_bytes	internode_socket_receive_buffer_size_in_bytes	IDENTITY
-rename	internode_send_buff_size_in_bytes	internode_socket_send_buffer_size_in_bytes	IDENTITY
-rename	batch_size_fail_threshold_in_kb	batch_size_fail_threshold	KIBIBYTES_DATASTORAGE
-rename	batch_size_warn_threshold_in_kb	batch_size_warn_threshold	KIBIBYTES_DATASTORAGE
-rename	batchlog_replay_throttle_in_kb	batchlog_replay_throttle	KIBIBYTES_DATASTORAGE
-rename	cache_load_timeout_seconds	cache_load_timeout	NEGATIVE_SECONDS_DURATION
-rename	cas_contention_timeout_in_ms	cas_contention_timeout	MILLIS_DURATION_LONG
-rename	cdc_free_space_check_interval_ms	cdc_free_space_check_interval	MILLIS_DURATION_INT
-rename	cdc_total_space_in_mb	cdc_total_space	MEBIBYTES_DATA_STORAGE_INT
-rename	column_index_cache_size_in_kb	column_index_cache_size	KIBIBYTES_DATASTORAGE
-rename	column_index_size_in_kb	column_index_size	KIBIBYTES_DATASTORAGE
-rename	commitlog_segment_size_in_mb	commitlog_segment_size	MEBIBYTES_DATA_STORAGE_INT
-rename	commitlog_sync_group_window_in_ms	commitlog_sync_group_window	MILLIS_DURATION_DOUBLE
-rename	commitlog_sync_period_in_ms	commitlog_sync_period	MILLIS_DURATION_INT
-rename	commitlog_total_space_in_mb	commitlog_total_space	MEBIBYTES_DATA_STORAGE_INT
-rename	compaction_large_partition_warning_threshold_mb	compaction_large_partition_warning_threshold	MEBIBYTES_DATA_STORAGE_INT
-rename	compaction_throughput_mb_per_sec	compaction_throughput	MEBIBYTES_PER_SECOND_DATA_RATE
-rename	counter_cache_save_period	counter_cache_save_period	SECONDS_CUSTOM_DURATION
-rename	counter_cache_size_in_mb	counter_cache_size	MEBIBYTES_DATA_STORAGE_LONG
-rename	counter_write_request_timeout_in_ms	counter_write_request_timeout	MILLIS_DURATION_LONG
-rename	credentials_update_interval_in_ms	credentials_update_interval	MILLIS_CUSTOM_DURATION
-rename	credentials_validity_in_ms	credentials_validity	MILLIS_DURATION_INT
-rename	enable_drop_compact_storage	drop_compact_storage_enabled	IDENTITY
-rename	dynamic_snitch_reset_interval_in_ms	dynamic_snitch_reset_interval	MILLIS_DURATION_INT
-rename	dynamic_snitch_update_interval_in_ms	dynamic_snitch_update_interval	MILLIS_DURATION_INT
-rename	file_cache_size_in_mb	file_cache_size	MEBIBYTES_DATA_STORAGE_INT
-rename	gc_log_threshold_in_ms	gc_log_threshold	MILLIS_DURATION_INT
-rename	gc_warn_threshold_in_ms	gc_warn_threshold	MILLIS_DURATION_INT
-rename	hinted_handoff_throttle_in_kb	hinted_handoff_throttle	KIBIBYTES_DATASTORAGE
-rename	hints_flush_period_in_ms	hints_flush_period	MILLIS_DURATION_INT
-rename	index_summary_capacity_in_mb	index_summary_capacity	MEBIBYTES_DATA_STORAGE_LONG
-rename	index_summary_resize_interval_in_minutes	index_summary_resize_interval	MINUTES_CUSTOM_DURATION
-rename	inter_dc_stream_throughput_outbound_megabits_per_sec	inter_dc_stream_throughput_outbound	MEGABITS_TO_BYTES_PER_SECOND_DATA_RATE
-rename	internode_application_receive_queue_capacity_in_bytes	internode_application_receive_queue_capacity	BYTES_DATASTORAGE
-rename	internode_application_receive_queue_reserve_endpoint_capacity_in_bytes	internode_application_receive_queue_reserve_endpoint_capacity	BYTES_DATASTORAGE
-rename	internode_application_receive_queue_reserve_global_capacity_in_bytes	internode_application_receive_queue_reserve_global_capacity	BYTES_DATASTORAGE
-rename	internode_application_send_queue_capacity_in_bytes	internode_application_send_queue_capacity	BYTES_DATASTORAGE
-rename	internode_application_send_queue_reserve_endpoint_capacity_in_bytes	internode_application_send_queue_reserve_endpoint_capacity	BYTES_DATASTORAGE
-rename	internode_application_send_queue_reserve_global_capacity_in_bytes	internode_application_send_queue_reserve_global_capacity	BYTES_DATASTORAGE
-rename	internode_max_message_size_in_bytes	internode_max_message_size	BYTES_DATASTORAGE
-rename	internode_socket_receive_buffer_size_in_bytes	internode_socket_receive_buffer_size	BYTES_DATASTORAGE
-rename	internode_recv_buff_size_in_bytes	internode_socket_receive_buffer_size	BYTES_DATASTORAGE
-rename	internode_socket_send_buffer_size_in_bytes	internode_socket_send_buffer_size	BYTES_DATASTORAGE
-rename	internode_send_buff_size_in_bytes	internode_socket_send_buffer_size	BYTES_DATASTORAGE
-rename	internode_streaming_tcp_user_timeout_in_ms	internode_streaming_tcp_user_timeout	MILLIS_DURATION_INT
-rename	internode_tcp_connect_timeout_in_ms	internode_tcp_connect_timeout	MILLIS_DURATION_INT
-rename	internode_tcp_user_timeout_in_ms	internode_tcp_user_timeout	MILLIS_DURATION_INT
-rename	cross_node_timeout	internode_timeout	IDENTITY
-rename	key_cache_save_period	key_cache_save_period	SECONDS_CUSTOM_DURATION
-rename	key_cache_size_in_mb	key_cache_size	MEBIBYTES_DATA_STORAGE_LONG
-rename	enable_materialized_views	materialized_views_enabled	IDENTITY
-rename	max_hint_window_in_ms	max_hint_window	MILLIS_DURATION_INT
-rename	max_hints_file_size_in_mb	max_hints_file_size	MEBIBYTES_DATA_STORAGE_INT
-rename	max_mutation_size_in_kb	max_mutation_size	KIBIBYTES_DATASTORAGE
-rename	max_value_size_in_mb	max_value_size	MEBIBYTES_DATA_STORAGE_INT
-rename	memtable_heap_space_in_mb	memtable_heap_space	MEBIBYTES_DATA_STORAGE_INT
-rename	memtable_offheap_space_in_mb	memtable_offheap_space	MEBIBYTES_DATA_STORAGE_INT
-rename	min_free_space_per_drive_in_mb	min_free_space_per_drive	MEBIBYTES_DATA_STORAGE_INT
-rename	native_transport_idle_timeout_in_ms	native_transport_idle_timeout	MILLIS_DURATION_LONG
-rename	native_transport_max_frame_size_in_mb	native_transport_max_frame_size	MEBIBYTES_DATA_STORAGE_INT
-rename	native_transport_max_concurrent_requests_in_bytes	native_transport_max_request_data_in_flight	BYTES_CUSTOM_DATASTORAGE
-rename	native_transport_max_concurrent_requests_in_bytes_per_ip	native_transport_max_request_data_in_flight_per_ip	BYTES_CUSTOM_DATASTORAGE
-rename	native_transport_receive_queue_capacity_in_bytes	native_transport_receive_queue_capacity	BYTES_DATASTORAGE
-rename	networking_cache_size_in_mb	networking_cache_size	MEBIBYTES_DATA_STORAGE_INT
-rename	periodic_commitlog_sync_lag_block_in_ms	periodic_commitlog_sync_lag_block	MILLIS_DURATION_INT
-rename	permissions_update_interval_in_ms	permissions_update_interval	MILLIS_CUSTOM_DURATION
-rename	permissions_validity_in_ms	permissions_validity	MILLIS_DURATION_INT
-rename	prepared_statements_cache_size_mb	prepared_statements_cache_size	MEBIBYTES_DATA_STORAGE_LONG
-rename	range_request_timeout_in_ms	range_request_timeout	MILLIS_DURATION_LONG
-rename	read_request_timeout_in_ms	read_request_timeout	MILLIS_DURATION_LONG
-rename	repair_request_timeout_in_ms	repair_request_timeout	MILLIS_DURATION_LONG
-rename	repair_session_space_in_mb	repair_session_space	MEBIBYTES_DATA_STORAGE_INT
-rename	request_timeout_in_ms	request_timeout	MILLIS_DURATION_LONG
-rename	roles_update_interval_in_ms	roles_update_interval	MILLIS_CUSTOM_DURATION
-rename	roles_validity_in_ms	roles_validity	MILLIS_DURATION_INT
-rename	row_cache_save_period	row_cache_save_period	SECONDS_CUSTOM_DURATION
-rename	row_cache_size_in_mb	row_cache_size	MEBIBYTES_DATA_STORAGE_LONG
-rename	enable_sasi_indexes	sasi_indexes_enabled	IDENTITY
-rename	enable_scripted_user_defined_functions	scripted_user_defined_functions_enabled	IDENTITY
-rename	slow_query_log_timeout_in_ms	slow_query_log_timeout	MILLIS_DURATION_LONG
-rename	sstable_preemptive_open_interval_in_mb	sstable_preemptive_open_interval	NEGATIVE_MEBIBYTES_DATA_STORAGE_INT
-rename	stream_throughput_outbound_megabits_per_sec	stream_throughput_outbound	MEGABITS_TO_BYTES_PER_SECOND_DATA_RATE
-rename	streaming_keep_alive_period_in_secs	streaming_keep_alive_period	SECONDS_DURATION
-rename	tracetype_query_ttl	trace_type_query_ttl	SECONDS_DURATION
-rename	tracetype_repair_ttl	trace_type_repair_ttl	SECONDS_DURATION
-rename	enable_transient_replication	transient_replication_enabled	IDENTITY
-rename	trickle_fsync_interval_in_kb	trickle_fsync_interval	KIBIBYTES_DATASTORAGE
-rename	truncate_request_timeout_in_ms	truncate_request_timeout	MILLIS_DURATION_LONG
-rename	enable_user_defined_functions	user_defined_functions_enabled	IDENTITY
-rename	user_defined_function_fail_timeout	user_defined_functions_fail_timeout	MILLIS_DURATION_LONG
-rename	enable_user_defined_functions_threads	user_defined_functions_threads_enabled	IDENTITY
-rename	user_defined_function_warn_timeout	user_defined_functions_warn_timeout	MILLIS_DURATION_LONG
-rename	validation_preview_purge_head_start_in_sec	validation_preview_purge_head_start	NEGATIVE_SECONDS_DURATION
-rename	write_request_timeout_in_ms	write_request_timeout	MILLIS_DURATION_LONG
-rename	keyspace_count_warn_threshold	keyspaces_warn_threshold	KEYSPACE_COUNT_THRESHOLD_TO_GUARDRAIL
-rename	compaction_large_partition_warning_threshold_mb	partition_size_warn_threshold	LONG_BYTES_DATASTORAGE_MEBIBYTES_INT
-rename	compaction_large_partition_warning_threshold	partition_size_warn_threshold	LONG_BYTES_DATASTORAGE_MEBIBYTES_DATASTORAGE
-rename	compaction_tombstone_warning_threshold	partition_tombstones_warn_threshold	INTEGER_PRIMITIVE_LONG
-rename	table_count_warn_threshold	tables_warn_threshold	TABLE_COUNT_THRESHOLD_TO_GUARDRAIL
-field-rename	enable_legacy_ssl_storage_port	legacy_ssl_storage_port_enabled
-"""#
+    static let keys_3_11: [String: Key] = [
+        "allocate_tokens_for_keyspace": Key(kind: "string"),
+        "allow_extra_insecure_udfs": Key(kind: "boolean"),
+        "allow_insecure_udfs": Key(kind: "boolean"),
+        "authenticator": Key(kind: "string"),
+        "authorizer": Key(kind: "string"),
+        "auto_bootstrap": Key(kind: "boolean"),
+        "auto_snapshot": Key(kind: "boolean"),
+        "back_pressure_enabled": Key(kind: "boolean"),
+        "back_pressure_strategy": Key(kind: "parameterized_class"),
+        "batch_size_fail_threshold_in_kb": Key(kind: "integer"),
+        "batch_size_warn_threshold_in_kb": Key(kind: "integer"),
+        "batchlog_replay_throttle_in_kb": Key(kind: "integer"),
+        "broadcast_address": Key(kind: "string"),
+        "broadcast_rpc_address": Key(kind: "string"),
+        "buffer_pool_use_heap_if_exhausted": Key(kind: "boolean"),
+        "cache_load_timeout_seconds": Key(kind: "integer"),
+        "cas_contention_timeout_in_ms": Key(kind: "integer"),
+        "cdc_enabled": Key(kind: "boolean"),
+        "cdc_free_space_check_interval_ms": Key(kind: "integer"),
+        "cdc_raw_directory": Key(kind: "string"),
+        "cdc_total_space_in_mb": Key(kind: "integer"),
+        "check_for_duplicate_rows_during_compaction": Key(kind: "boolean"),
+        "check_for_duplicate_rows_during_reads": Key(kind: "boolean"),
+        "client_encryption_options": Key(kind: "object"),
+        "cluster_name": Key(kind: "string"),
+        "column_index_cache_size_in_kb": Key(kind: "integer"),
+        "column_index_size_in_kb": Key(kind: "integer"),
+        "commit_failure_policy": Key(kind: "enum"),
+        "commitlog_compression": Key(kind: "parameterized_class"),
+        "commitlog_directory": Key(kind: "string"),
+        "commitlog_max_compression_buffers_in_pool": Key(kind: "integer"),
+        "commitlog_periodic_queue_size": Key(kind: "integer"),
+        "commitlog_segment_size_in_mb": Key(kind: "integer"),
+        "commitlog_sync": Key(kind: "enum"),
+        "commitlog_sync_batch_window_in_ms": Key(kind: "number"),
+        "commitlog_sync_period_in_ms": Key(kind: "integer"),
+        "commitlog_total_space_in_mb": Key(kind: "integer"),
+        "compaction_large_partition_warning_threshold_mb": Key(kind: "integer"),
+        "compaction_throughput_mb_per_sec": Key(kind: "integer"),
+        "concurrent_compactors": Key(kind: "integer"),
+        "concurrent_counter_writes": Key(kind: "integer"),
+        "concurrent_materialized_view_writes": Key(kind: "integer"),
+        "concurrent_reads": Key(kind: "integer"),
+        "concurrent_replicates": Key(kind: "integer"),
+        "concurrent_writes": Key(kind: "integer"),
+        "counter_cache_keys_to_save": Key(kind: "integer"),
+        "counter_cache_save_period": Key(kind: "integer"),
+        "counter_cache_size_in_mb": Key(kind: "integer"),
+        "counter_write_request_timeout_in_ms": Key(kind: "integer"),
+        "credentials_cache_max_entries": Key(kind: "integer"),
+        "credentials_update_interval_in_ms": Key(kind: "integer"),
+        "credentials_validity_in_ms": Key(kind: "integer"),
+        "cross_node_timeout": Key(kind: "boolean"),
+        "data_file_directories": Key(kind: "list"),
+        "disk_access_mode": Key(kind: "enum"),
+        "disk_failure_policy": Key(kind: "enum"),
+        "disk_optimization_estimate_percentile": Key(kind: "number"),
+        "disk_optimization_page_cross_chance": Key(kind: "number"),
+        "disk_optimization_strategy": Key(kind: "enum"),
+        "dynamic_snitch": Key(kind: "boolean"),
+        "dynamic_snitch_badness_threshold": Key(kind: "number"),
+        "dynamic_snitch_reset_interval_in_ms": Key(kind: "integer"),
+        "dynamic_snitch_update_interval_in_ms": Key(kind: "integer"),
+        "enable_drop_compact_storage": Key(kind: "boolean"),
+        "enable_materialized_views": Key(kind: "boolean"),
+        "enable_sasi_indexes": Key(kind: "boolean"),
+        "enable_scripted_user_defined_functions": Key(kind: "boolean"),
+        "enable_user_defined_functions": Key(kind: "boolean"),
+        "enable_user_defined_functions_threads": Key(kind: "boolean"),
+        "encryption_options": Key(kind: "object"),
+        "endpoint_snitch": Key(kind: "string"),
+        "file_cache_round_up": Key(kind: "boolean"),
+        "file_cache_size_in_mb": Key(kind: "integer"),
+        "force_new_prepared_statement_behaviour": Key(kind: "boolean"),
+        "gc_log_threshold_in_ms": Key(kind: "integer"),
+        "gc_warn_threshold_in_ms": Key(kind: "integer"),
+        "hinted_handoff_disabled_datacenters": Key(kind: "list"),
+        "hinted_handoff_enabled": Key(kind: "boolean"),
+        "hinted_handoff_throttle_in_kb": Key(kind: "integer"),
+        "hints_compression": Key(kind: "parameterized_class"),
+        "hints_directory": Key(kind: "string"),
+        "hints_flush_period_in_ms": Key(kind: "integer"),
+        "incremental_backups": Key(kind: "boolean"),
+        "index_interval": Key(kind: "integer"),
+        "index_summary_capacity_in_mb": Key(kind: "integer"),
+        "index_summary_resize_interval_in_minutes": Key(kind: "integer"),
+        "initial_token": Key(kind: "string"),
+        "inter_dc_stream_throughput_outbound_megabits_per_sec": Key(kind: "integer"),
+        "inter_dc_tcp_nodelay": Key(kind: "boolean"),
+        "internode_authenticator": Key(kind: "string"),
+        "internode_compression": Key(kind: "enum"),
+        "internode_recv_buff_size_in_bytes": Key(kind: "integer"),
+        "internode_send_buff_size_in_bytes": Key(kind: "integer"),
+        "key_cache_keys_to_save": Key(kind: "integer"),
+        "key_cache_save_period": Key(kind: "integer"),
+        "key_cache_size_in_mb": Key(kind: "integer"),
+        "listen_address": Key(kind: "string"),
+        "listen_interface": Key(kind: "string"),
+        "listen_interface_prefer_ipv6": Key(kind: "boolean"),
+        "listen_on_broadcast_address": Key(kind: "boolean"),
+        "max_hint_window_in_ms": Key(kind: "integer"),
+        "max_hints_delivery_threads": Key(kind: "integer"),
+        "max_hints_file_size_in_mb": Key(kind: "integer"),
+        "max_mutation_size_in_kb": Key(kind: "integer"),
+        "max_streaming_retries": Key(kind: "integer"),
+        "max_value_size_in_mb": Key(kind: "integer"),
+        "memtable_allocation_type": Key(kind: "enum"),
+        "memtable_cleanup_threshold": Key(kind: "number"),
+        "memtable_flush_writers": Key(kind: "integer"),
+        "memtable_heap_space_in_mb": Key(kind: "integer"),
+        "memtable_offheap_space_in_mb": Key(kind: "integer"),
+        "min_free_space_per_drive_in_mb": Key(kind: "integer"),
+        "native_transport_flush_in_batches_legacy": Key(kind: "boolean"),
+        "native_transport_max_concurrent_connections": Key(kind: "integer"),
+        "native_transport_max_concurrent_connections_per_ip": Key(kind: "integer"),
+        "native_transport_max_concurrent_requests_in_bytes": Key(kind: "integer"),
+        "native_transport_max_concurrent_requests_in_bytes_per_ip": Key(kind: "integer"),
+        "native_transport_max_frame_size_in_mb": Key(kind: "integer"),
+        "native_transport_max_negotiable_protocol_version": Key(kind: "integer"),
+        "native_transport_max_threads": Key(kind: "integer"),
+        "native_transport_port": Key(kind: "integer"),
+        "native_transport_port_ssl": Key(kind: "integer"),
+        "num_tokens": Key(kind: "integer"),
+        "otc_backlog_expiration_interval_ms": Key(kind: "integer"),
+        "otc_coalescing_enough_coalesced_messages": Key(kind: "integer"),
+        "otc_coalescing_strategy": Key(kind: "string"),
+        "otc_coalescing_window_us": Key(kind: "integer"),
+        "partitioner": Key(kind: "string"),
+        "permissions_cache_max_entries": Key(kind: "integer"),
+        "permissions_update_interval_in_ms": Key(kind: "integer"),
+        "permissions_validity_in_ms": Key(kind: "integer"),
+        "phi_convict_threshold": Key(kind: "number"),
+        "prepared_statements_cache_size_mb": Key(kind: "integer"),
+        "range_request_timeout_in_ms": Key(kind: "integer"),
+        "read_request_timeout_in_ms": Key(kind: "integer"),
+        "repair_session_max_tree_depth": Key(kind: "integer"),
+        "replica_filtering_protection": Key(kind: "object"),
+        "request_scheduler": Key(kind: "string"),
+        "request_scheduler_id": Key(kind: "enum"),
+        "request_scheduler_options": Key(kind: "object"),
+        "request_timeout_in_ms": Key(kind: "integer"),
+        "role_manager": Key(kind: "string"),
+        "roles_cache_max_entries": Key(kind: "integer"),
+        "roles_update_interval_in_ms": Key(kind: "integer"),
+        "roles_validity_in_ms": Key(kind: "integer"),
+        "row_cache_class_name": Key(kind: "string"),
+        "row_cache_keys_to_save": Key(kind: "integer"),
+        "row_cache_save_period": Key(kind: "integer"),
+        "row_cache_size_in_mb": Key(kind: "integer"),
+        "rpc_address": Key(kind: "string"),
+        "rpc_interface": Key(kind: "string"),
+        "rpc_interface_prefer_ipv6": Key(kind: "boolean"),
+        "rpc_keepalive": Key(kind: "boolean"),
+        "rpc_listen_backlog": Key(kind: "integer"),
+        "rpc_max_threads": Key(kind: "integer"),
+        "rpc_min_threads": Key(kind: "integer"),
+        "rpc_port": Key(kind: "integer"),
+        "rpc_recv_buff_size_in_bytes": Key(kind: "integer"),
+        "rpc_send_buff_size_in_bytes": Key(kind: "integer"),
+        "rpc_server_type": Key(kind: "string"),
+        "saved_caches_directory": Key(kind: "string"),
+        "seed_provider": Key(kind: "parameterized_class"),
+        "server_encryption_options": Key(kind: "object"),
+        "slow_query_log_timeout_in_ms": Key(kind: "integer"),
+        "snapshot_before_compaction": Key(kind: "boolean"),
+        "snapshot_on_duplicate_row_detection": Key(kind: "boolean"),
+        "ssl_storage_port": Key(kind: "integer"),
+        "sstable_preemptive_open_interval_in_mb": Key(kind: "integer"),
+        "start_native_transport": Key(kind: "boolean"),
+        "start_rpc": Key(kind: "boolean"),
+        "storage_port": Key(kind: "integer"),
+        "stream_throughput_outbound_megabits_per_sec": Key(kind: "integer"),
+        "streaming_keep_alive_period_in_secs": Key(kind: "integer"),
+        "streaming_socket_timeout_in_ms": Key(kind: "integer"),
+        "thrift_framed_transport_size_in_mb": Key(kind: "integer"),
+        "thrift_max_message_length_in_mb": Key(kind: "integer"),
+        "thrift_prepared_statements_cache_size_mb": Key(kind: "integer"),
+        "tombstone_failure_threshold": Key(kind: "integer"),
+        "tombstone_warn_threshold": Key(kind: "integer"),
+        "tracetype_query_ttl": Key(kind: "integer"),
+        "tracetype_repair_ttl": Key(kind: "integer"),
+        "transparent_data_encryption_options": Key(kind: "object"),
+        "trickle_fsync": Key(kind: "boolean"),
+        "trickle_fsync_interval_in_kb": Key(kind: "integer"),
+        "truncate_request_timeout_in_ms": Key(kind: "integer"),
+        "unlogged_batch_across_partitions_warn_threshold": Key(kind: "integer"),
+        "user_defined_function_fail_timeout": Key(kind: "integer"),
+        "user_defined_function_warn_timeout": Key(kind: "integer"),
+        "user_function_timeout_policy": Key(kind: "enum"),
+        "windows_timer_interval": Key(kind: "integer"),
+        "write_request_timeout_in_ms": Key(kind: "integer"),
+    ]
+    static let oldNames_3_11: [String: String] = [:]
+    static let keys_4_0: [String: Key] = [
+        "allocate_tokens_for_keyspace": Key(kind: "string"),
+        "allocate_tokens_for_local_replication_factor": Key(kind: "integer"),
+        "allow_extra_insecure_udfs": Key(kind: "boolean"),
+        "allow_insecure_udfs": Key(kind: "boolean"),
+        "audit_logging_options": Key(kind: "object"),
+        "authenticator": Key(kind: "string"),
+        "authorizer": Key(kind: "string"),
+        "auto_bootstrap": Key(kind: "boolean"),
+        "auto_optimise_full_repair_streams": Key(kind: "boolean"),
+        "auto_optimise_inc_repair_streams": Key(kind: "boolean"),
+        "auto_optimise_preview_repair_streams": Key(kind: "boolean"),
+        "auto_snapshot": Key(kind: "boolean"),
+        "autocompaction_on_startup_enabled": Key(kind: "boolean"),
+        "automatic_sstable_upgrade": Key(kind: "boolean"),
+        "back_pressure_enabled": Key(kind: "boolean"),
+        "back_pressure_strategy": Key(kind: "parameterized_class"),
+        "batch_size_fail_threshold_in_kb": Key(kind: "integer"),
+        "batch_size_warn_threshold_in_kb": Key(kind: "integer"),
+        "batchlog_replay_throttle_in_kb": Key(kind: "integer"),
+        "block_for_peers_in_remote_dcs": Key(kind: "boolean"),
+        "block_for_peers_timeout_in_secs": Key(kind: "integer"),
+        "broadcast_address": Key(kind: "string"),
+        "broadcast_rpc_address": Key(kind: "string"),
+        "buffer_pool_use_heap_if_exhausted": Key(kind: "boolean"),
+        "cache_load_timeout_seconds": Key(kind: "integer"),
+        "cas_contention_timeout_in_ms": Key(kind: "integer"),
+        "cdc_enabled": Key(kind: "boolean"),
+        "cdc_free_space_check_interval_ms": Key(kind: "integer"),
+        "cdc_raw_directory": Key(kind: "string"),
+        "cdc_total_space_in_mb": Key(kind: "integer"),
+        "check_for_duplicate_rows_during_compaction": Key(kind: "boolean"),
+        "check_for_duplicate_rows_during_reads": Key(kind: "boolean"),
+        "client_encryption_options": Key(kind: "object"),
+        "cluster_name": Key(kind: "string"),
+        "column_index_cache_size_in_kb": Key(kind: "integer"),
+        "column_index_size_in_kb": Key(kind: "integer"),
+        "commit_failure_policy": Key(kind: "enum"),
+        "commitlog_compression": Key(kind: "parameterized_class"),
+        "commitlog_directory": Key(kind: "string"),
+        "commitlog_max_compression_buffers_in_pool": Key(kind: "integer"),
+        "commitlog_periodic_queue_size": Key(kind: "integer"),
+        "commitlog_segment_size_in_mb": Key(kind: "integer"),
+        "commitlog_sync": Key(kind: "enum"),
+        "commitlog_sync_batch_window_in_ms": Key(kind: "number"),
+        "commitlog_sync_group_window_in_ms": Key(kind: "number"),
+        "commitlog_sync_period_in_ms": Key(kind: "integer"),
+        "commitlog_total_space_in_mb": Key(kind: "integer"),
+        "compaction_large_partition_warning_threshold_mb": Key(kind: "integer"),
+        "compaction_throughput_mb_per_sec": Key(kind: "integer"),
+        "concurrent_compactors": Key(kind: "integer"),
+        "concurrent_counter_writes": Key(kind: "integer"),
+        "concurrent_materialized_view_builders": Key(kind: "integer"),
+        "concurrent_materialized_view_writes": Key(kind: "integer"),
+        "concurrent_merkle_tree_requests": Key(kind: "integer"),
+        "concurrent_reads": Key(kind: "integer"),
+        "concurrent_replicates": Key(kind: "integer"),
+        "concurrent_validations": Key(kind: "integer"),
+        "concurrent_writes": Key(kind: "integer"),
+        "consecutive_message_errors_threshold": Key(kind: "integer"),
+        "corrupted_tombstone_strategy": Key(kind: "enum"),
+        "counter_cache_keys_to_save": Key(kind: "integer"),
+        "counter_cache_save_period": Key(kind: "integer"),
+        "counter_cache_size_in_mb": Key(kind: "integer"),
+        "counter_write_request_timeout_in_ms": Key(kind: "integer"),
+        "credentials_cache_max_entries": Key(kind: "integer"),
+        "credentials_update_interval_in_ms": Key(kind: "integer"),
+        "credentials_validity_in_ms": Key(kind: "integer"),
+        "cross_node_timeout": Key(kind: "boolean"),
+        "data_file_directories": Key(kind: "list"),
+        "diagnostic_events_enabled": Key(kind: "boolean"),
+        "disk_access_mode": Key(kind: "enum"),
+        "disk_failure_policy": Key(kind: "enum"),
+        "disk_optimization_estimate_percentile": Key(kind: "number"),
+        "disk_optimization_page_cross_chance": Key(kind: "number"),
+        "disk_optimization_strategy": Key(kind: "enum"),
+        "dynamic_snitch": Key(kind: "boolean"),
+        "dynamic_snitch_badness_threshold": Key(kind: "number"),
+        "dynamic_snitch_reset_interval_in_ms": Key(kind: "integer"),
+        "dynamic_snitch_update_interval_in_ms": Key(kind: "integer"),
+        "enable_drop_compact_storage": Key(kind: "boolean"),
+        "enable_materialized_views": Key(kind: "boolean"),
+        "enable_sasi_indexes": Key(kind: "boolean"),
+        "enable_scripted_user_defined_functions": Key(kind: "boolean"),
+        "enable_transient_replication": Key(kind: "boolean"),
+        "enable_user_defined_functions": Key(kind: "boolean"),
+        "enable_user_defined_functions_threads": Key(kind: "boolean"),
+        "endpoint_snitch": Key(kind: "string"),
+        "file_cache_enabled": Key(kind: "boolean"),
+        "file_cache_round_up": Key(kind: "boolean"),
+        "file_cache_size_in_mb": Key(kind: "integer"),
+        "flush_compression": Key(kind: "enum"),
+        "force_new_prepared_statement_behaviour": Key(kind: "boolean"),
+        "full_query_logging_options": Key(kind: "object"),
+        "gc_log_threshold_in_ms": Key(kind: "integer"),
+        "gc_warn_threshold_in_ms": Key(kind: "integer"),
+        "hinted_handoff_disabled_datacenters": Key(kind: "list"),
+        "hinted_handoff_enabled": Key(kind: "boolean"),
+        "hinted_handoff_throttle_in_kb": Key(kind: "integer"),
+        "hints_compression": Key(kind: "parameterized_class"),
+        "hints_directory": Key(kind: "string"),
+        "hints_flush_period_in_ms": Key(kind: "integer"),
+        "ideal_consistency_level": Key(kind: "enum"),
+        "incremental_backups": Key(kind: "boolean"),
+        "index_summary_capacity_in_mb": Key(kind: "integer"),
+        "index_summary_resize_interval_in_minutes": Key(kind: "integer"),
+        "initial_range_tombstone_list_allocation_size": Key(kind: "integer"),
+        "initial_token": Key(kind: "string"),
+        "inter_dc_stream_throughput_outbound_megabits_per_sec": Key(kind: "integer"),
+        "inter_dc_tcp_nodelay": Key(kind: "boolean"),
+        "internode_application_receive_queue_capacity_in_bytes": Key(kind: "integer"),
+        "internode_application_receive_queue_reserve_endpoint_capacity_in_bytes": Key(kind: "integer"),
+        "internode_application_receive_queue_reserve_global_capacity_in_bytes": Key(kind: "integer"),
+        "internode_application_send_queue_capacity_in_bytes": Key(kind: "integer"),
+        "internode_application_send_queue_reserve_endpoint_capacity_in_bytes": Key(kind: "integer"),
+        "internode_application_send_queue_reserve_global_capacity_in_bytes": Key(kind: "integer"),
+        "internode_authenticator": Key(kind: "string"),
+        "internode_compression": Key(kind: "enum"),
+        "internode_max_message_size_in_bytes": Key(kind: "integer"),
+        "internode_socket_receive_buffer_size_in_bytes": Key(kind: "integer"),
+        "internode_socket_send_buffer_size_in_bytes": Key(kind: "integer"),
+        "internode_streaming_tcp_user_timeout_in_ms": Key(kind: "integer"),
+        "internode_tcp_connect_timeout_in_ms": Key(kind: "integer"),
+        "internode_tcp_user_timeout_in_ms": Key(kind: "integer"),
+        "key_cache_keys_to_save": Key(kind: "integer"),
+        "key_cache_migrate_during_compaction": Key(kind: "boolean"),
+        "key_cache_save_period": Key(kind: "integer"),
+        "key_cache_size_in_mb": Key(kind: "integer"),
+        "keyspace_count_warn_threshold": Key(kind: "integer"),
+        "listen_address": Key(kind: "string"),
+        "listen_interface": Key(kind: "string"),
+        "listen_interface_prefer_ipv6": Key(kind: "boolean"),
+        "listen_on_broadcast_address": Key(kind: "boolean"),
+        "local_system_data_file_directory": Key(kind: "string"),
+        "log_out_of_token_range_requests": Key(kind: "boolean"),
+        "max_concurrent_automatic_sstable_upgrades": Key(kind: "integer"),
+        "max_hint_window_in_ms": Key(kind: "integer"),
+        "max_hints_delivery_threads": Key(kind: "integer"),
+        "max_hints_file_size_in_mb": Key(kind: "integer"),
+        "max_mutation_size_in_kb": Key(kind: "integer"),
+        "max_streaming_retries": Key(kind: "integer"),
+        "max_value_size_in_mb": Key(kind: "integer"),
+        "memtable_allocation_type": Key(kind: "enum"),
+        "memtable_cleanup_threshold": Key(kind: "number"),
+        "memtable_flush_writers": Key(kind: "integer"),
+        "memtable_heap_space_in_mb": Key(kind: "integer"),
+        "memtable_offheap_space_in_mb": Key(kind: "integer"),
+        "min_free_space_per_drive_in_mb": Key(kind: "integer"),
+        "native_transport_allow_older_protocols": Key(kind: "boolean"),
+        "native_transport_flush_in_batches_legacy": Key(kind: "boolean"),
+        "native_transport_idle_timeout_in_ms": Key(kind: "integer"),
+        "native_transport_max_concurrent_connections": Key(kind: "integer"),
+        "native_transport_max_concurrent_connections_per_ip": Key(kind: "integer"),
+        "native_transport_max_concurrent_requests_in_bytes": Key(kind: "integer"),
+        "native_transport_max_concurrent_requests_in_bytes_per_ip": Key(kind: "integer"),
+        "native_transport_max_frame_size_in_mb": Key(kind: "integer"),
+        "native_transport_max_negotiable_protocol_version": Key(kind: "integer"),
+        "native_transport_max_threads": Key(kind: "integer"),
+        "native_transport_port": Key(kind: "integer"),
+        "native_transport_port_ssl": Key(kind: "integer"),
+        "native_transport_receive_queue_capacity_in_bytes": Key(kind: "integer"),
+        "network_authorizer": Key(kind: "string"),
+        "networking_cache_size_in_mb": Key(kind: "integer"),
+        "num_tokens": Key(kind: "integer"),
+        "otc_backlog_expiration_interval_ms": Key(kind: "integer"),
+        "otc_coalescing_enough_coalesced_messages": Key(kind: "integer"),
+        "otc_coalescing_strategy": Key(kind: "string"),
+        "otc_coalescing_window_us": Key(kind: "integer"),
+        "partitioner": Key(kind: "string"),
+        "periodic_commitlog_sync_lag_block_in_ms": Key(kind: "integer"),
+        "permissions_cache_max_entries": Key(kind: "integer"),
+        "permissions_update_interval_in_ms": Key(kind: "integer"),
+        "permissions_validity_in_ms": Key(kind: "integer"),
+        "phi_convict_threshold": Key(kind: "number"),
+        "prepared_statements_cache_size_mb": Key(kind: "integer"),
+        "range_request_timeout_in_ms": Key(kind: "integer"),
+        "range_tombstone_list_growth_factor": Key(kind: "number"),
+        "read_request_timeout_in_ms": Key(kind: "integer"),
+        "reject_out_of_token_range_requests": Key(kind: "boolean"),
+        "reject_repair_compaction_threshold": Key(kind: "integer"),
+        "repair_command_pool_full_strategy": Key(kind: "enum"),
+        "repair_command_pool_size": Key(kind: "integer"),
+        "repair_request_timeout_in_ms": Key(kind: "integer"),
+        "repair_session_max_tree_depth": Key(kind: "integer"),
+        "repair_session_space_in_mb": Key(kind: "integer"),
+        "repaired_data_tracking_for_partition_reads_enabled": Key(kind: "boolean"),
+        "repaired_data_tracking_for_range_reads_enabled": Key(kind: "boolean"),
+        "replica_filtering_protection": Key(kind: "object"),
+        "report_unconfirmed_repaired_data_mismatches": Key(kind: "boolean"),
+        "request_timeout_in_ms": Key(kind: "integer"),
+        "role_manager": Key(kind: "string"),
+        "roles_cache_max_entries": Key(kind: "integer"),
+        "roles_update_interval_in_ms": Key(kind: "integer"),
+        "roles_validity_in_ms": Key(kind: "integer"),
+        "row_cache_class_name": Key(kind: "string"),
+        "row_cache_keys_to_save": Key(kind: "integer"),
+        "row_cache_save_period": Key(kind: "integer"),
+        "row_cache_size_in_mb": Key(kind: "integer"),
+        "rpc_address": Key(kind: "string"),
+        "rpc_interface": Key(kind: "string"),
+        "rpc_interface_prefer_ipv6": Key(kind: "boolean"),
+        "rpc_keepalive": Key(kind: "boolean"),
+        "saved_caches_directory": Key(kind: "string"),
+        "seed_provider": Key(kind: "parameterized_class"),
+        "server_encryption_options": Key(kind: "object"),
+        "slow_query_log_timeout_in_ms": Key(kind: "integer"),
+        "snapshot_before_compaction": Key(kind: "boolean"),
+        "snapshot_links_per_second": Key(kind: "integer"),
+        "snapshot_on_duplicate_row_detection": Key(kind: "boolean"),
+        "snapshot_on_repaired_data_mismatch": Key(kind: "boolean"),
+        "ssl_storage_port": Key(kind: "integer"),
+        "sstable_preemptive_open_interval_in_mb": Key(kind: "integer"),
+        "start_native_transport": Key(kind: "boolean"),
+        "storage_port": Key(kind: "integer"),
+        "stream_entire_sstables": Key(kind: "boolean"),
+        "stream_throughput_outbound_megabits_per_sec": Key(kind: "integer"),
+        "streaming_connections_per_host": Key(kind: "integer"),
+        "streaming_keep_alive_period_in_secs": Key(kind: "integer"),
+        "table_count_warn_threshold": Key(kind: "integer"),
+        "tombstone_failure_threshold": Key(kind: "integer"),
+        "tombstone_warn_threshold": Key(kind: "integer"),
+        "tracetype_query_ttl": Key(kind: "integer"),
+        "tracetype_repair_ttl": Key(kind: "integer"),
+        "transfer_hints_on_decommission": Key(kind: "boolean"),
+        "transparent_data_encryption_options": Key(kind: "object"),
+        "trickle_fsync": Key(kind: "boolean"),
+        "trickle_fsync_interval_in_kb": Key(kind: "integer"),
+        "truncate_request_timeout_in_ms": Key(kind: "integer"),
+        "unlogged_batch_across_partitions_warn_threshold": Key(kind: "integer"),
+        "use_offheap_merkle_trees": Key(kind: "boolean"),
+        "user_defined_function_fail_timeout": Key(kind: "integer"),
+        "user_defined_function_warn_timeout": Key(kind: "integer"),
+        "user_function_timeout_policy": Key(kind: "enum"),
+        "validation_preview_purge_head_start_in_sec": Key(kind: "integer"),
+        "windows_timer_interval": Key(kind: "integer"),
+        "write_request_timeout_in_ms": Key(kind: "integer"),
+    ]
+    static let oldNames_4_0: [String: String] = [
+        "internode_recv_buff_size_in_bytes": "internode_socket_receive_buffer_size_in_bytes",
+        "internode_send_buff_size_in_bytes": "internode_socket_send_buffer_size_in_bytes",
+    ]
+    static let keys_4_1: [String: Key] = [
+        "allocate_tokens_for_keyspace": Key(kind: "string"),
+        "allocate_tokens_for_local_replication_factor": Key(kind: "integer"),
+        "allow_extra_insecure_udfs": Key(kind: "boolean"),
+        "allow_filtering_enabled": Key(kind: "boolean"),
+        "allow_insecure_udfs": Key(kind: "boolean"),
+        "audit_logging_options": Key(kind: "object"),
+        "auth_cache_warming_enabled": Key(kind: "boolean"),
+        "auth_read_consistency_level": Key(kind: "string"),
+        "auth_write_consistency_level": Key(kind: "string"),
+        "authenticator": Key(kind: "string"),
+        "authorizer": Key(kind: "string"),
+        "auto_bootstrap": Key(kind: "boolean"),
+        "auto_hints_cleanup_enabled": Key(kind: "boolean"),
+        "auto_optimise_full_repair_streams": Key(kind: "boolean"),
+        "auto_optimise_inc_repair_streams": Key(kind: "boolean"),
+        "auto_optimise_preview_repair_streams": Key(kind: "boolean"),
+        "auto_snapshot": Key(kind: "boolean"),
+        "auto_snapshot_ttl": Key(kind: "string"),
+        "autocompaction_on_startup_enabled": Key(kind: "boolean"),
+        "automatic_sstable_upgrade": Key(kind: "boolean"),
+        "available_processors": Key(kind: "integer"),
+        "back_pressure_enabled": Key(kind: "boolean"),
+        "back_pressure_strategy": Key(kind: "parameterized_class"),
+        "batch_size_fail_threshold": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "batch_size_warn_threshold": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "batchlog_replay_throttle": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "block_for_peers_in_remote_dcs": Key(kind: "boolean"),
+        "block_for_peers_timeout_in_secs": Key(kind: "integer"),
+        "broadcast_address": Key(kind: "string"),
+        "broadcast_rpc_address": Key(kind: "string"),
+        "buffer_pool_use_heap_if_exhausted": Key(kind: "boolean"),
+        "cache_load_timeout": Key(kind: "duration", minUnit: "s", width: "int"),
+        "cas_contention_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "cdc_block_writes": Key(kind: "boolean"),
+        "cdc_enabled": Key(kind: "boolean"),
+        "cdc_free_space_check_interval": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "cdc_raw_directory": Key(kind: "string"),
+        "cdc_total_space": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "check_for_duplicate_rows_during_compaction": Key(kind: "boolean"),
+        "check_for_duplicate_rows_during_reads": Key(kind: "boolean"),
+        "client_encryption_options": Key(kind: "object"),
+        "client_error_reporting_exclusions": Key(kind: "object"),
+        "cluster_name": Key(kind: "string"),
+        "collection_size_fail_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "collection_size_warn_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "column_index_cache_size": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "column_index_size": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "columns_per_table_fail_threshold": Key(kind: "integer"),
+        "columns_per_table_warn_threshold": Key(kind: "integer"),
+        "commit_failure_policy": Key(kind: "enum"),
+        "commitlog_compression": Key(kind: "parameterized_class"),
+        "commitlog_directory": Key(kind: "string"),
+        "commitlog_max_compression_buffers_in_pool": Key(kind: "integer"),
+        "commitlog_periodic_queue_size": Key(kind: "integer"),
+        "commitlog_segment_size": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "commitlog_sync": Key(kind: "enum"),
+        "commitlog_sync_batch_window_in_ms": Key(kind: "number"),
+        "commitlog_sync_group_window": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "commitlog_sync_period": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "commitlog_total_space": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "compact_tables_enabled": Key(kind: "boolean"),
+        "compaction_large_partition_warning_threshold": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "compaction_throughput": Key(kind: "data_rate", minUnit: "B/s", width: "long"),
+        "compaction_tombstone_warning_threshold": Key(kind: "integer"),
+        "concurrent_compactors": Key(kind: "integer"),
+        "concurrent_counter_writes": Key(kind: "integer"),
+        "concurrent_materialized_view_builders": Key(kind: "integer"),
+        "concurrent_materialized_view_writes": Key(kind: "integer"),
+        "concurrent_merkle_tree_requests": Key(kind: "integer"),
+        "concurrent_reads": Key(kind: "integer"),
+        "concurrent_replicates": Key(kind: "integer"),
+        "concurrent_validations": Key(kind: "integer"),
+        "concurrent_writes": Key(kind: "integer"),
+        "consecutive_message_errors_threshold": Key(kind: "integer"),
+        "coordinator_read_size_fail_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "coordinator_read_size_warn_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "corrupted_tombstone_strategy": Key(kind: "enum"),
+        "counter_cache_keys_to_save": Key(kind: "integer"),
+        "counter_cache_save_period": Key(kind: "duration", minUnit: "s", width: "int"),
+        "counter_cache_size": Key(kind: "data_storage", minUnit: "MiB", width: "long"),
+        "counter_write_request_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "cql_start_time": Key(kind: "enum"),
+        "credentials_cache_active_update": Key(kind: "boolean"),
+        "credentials_cache_max_entries": Key(kind: "integer"),
+        "credentials_update_interval": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "credentials_validity": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "data_disk_usage_max_disk_size": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "data_disk_usage_percentage_fail_threshold": Key(kind: "integer"),
+        "data_disk_usage_percentage_warn_threshold": Key(kind: "integer"),
+        "data_file_directories": Key(kind: "list"),
+        "default_keyspace_rf": Key(kind: "integer"),
+        "denylist_consistency_level": Key(kind: "enum"),
+        "denylist_initial_load_retry": Key(kind: "duration", minUnit: "s", width: "int"),
+        "denylist_max_keys_per_table": Key(kind: "integer"),
+        "denylist_max_keys_total": Key(kind: "integer"),
+        "denylist_range_reads_enabled": Key(kind: "boolean"),
+        "denylist_reads_enabled": Key(kind: "boolean"),
+        "denylist_refresh": Key(kind: "duration", minUnit: "s", width: "int"),
+        "denylist_writes_enabled": Key(kind: "boolean"),
+        "diagnostic_events_enabled": Key(kind: "boolean"),
+        "disk_access_mode": Key(kind: "enum"),
+        "disk_failure_policy": Key(kind: "enum"),
+        "disk_optimization_estimate_percentile": Key(kind: "number"),
+        "disk_optimization_page_cross_chance": Key(kind: "number"),
+        "disk_optimization_strategy": Key(kind: "enum"),
+        "drop_compact_storage_enabled": Key(kind: "boolean"),
+        "drop_truncate_table_enabled": Key(kind: "boolean"),
+        "dynamic_snitch": Key(kind: "boolean"),
+        "dynamic_snitch_badness_threshold": Key(kind: "number"),
+        "dynamic_snitch_reset_interval": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "dynamic_snitch_update_interval": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "endpoint_snitch": Key(kind: "string"),
+        "enforce_native_deadline_for_hints": Key(kind: "boolean"),
+        "entire_sstable_inter_dc_stream_throughput_outbound": Key(kind: "data_rate", minUnit: "B/s", width: "long"),
+        "entire_sstable_stream_throughput_outbound": Key(kind: "data_rate", minUnit: "B/s", width: "long"),
+        "failure_detector": Key(kind: "string"),
+        "fields_per_udt_fail_threshold": Key(kind: "integer"),
+        "fields_per_udt_warn_threshold": Key(kind: "integer"),
+        "file_cache_enabled": Key(kind: "boolean"),
+        "file_cache_round_up": Key(kind: "boolean"),
+        "file_cache_size": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "flush_compression": Key(kind: "enum"),
+        "force_new_prepared_statement_behaviour": Key(kind: "boolean"),
+        "full_query_logging_options": Key(kind: "object"),
+        "gc_log_threshold": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "gc_warn_threshold": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "group_by_enabled": Key(kind: "boolean"),
+        "hint_window_persistent_enabled": Key(kind: "boolean"),
+        "hinted_handoff_disabled_datacenters": Key(kind: "list"),
+        "hinted_handoff_enabled": Key(kind: "boolean"),
+        "hinted_handoff_throttle": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "hints_compression": Key(kind: "parameterized_class"),
+        "hints_directory": Key(kind: "string"),
+        "hints_flush_period": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "ideal_consistency_level": Key(kind: "enum"),
+        "in_select_cartesian_product_fail_threshold": Key(kind: "integer"),
+        "in_select_cartesian_product_warn_threshold": Key(kind: "integer"),
+        "incremental_backups": Key(kind: "boolean"),
+        "index_summary_capacity": Key(kind: "data_storage", minUnit: "MiB", width: "long"),
+        "index_summary_resize_interval": Key(kind: "duration", minUnit: "m", width: "int"),
+        "initial_range_tombstone_list_allocation_size": Key(kind: "integer"),
+        "initial_token": Key(kind: "string"),
+        "inter_dc_stream_throughput_outbound": Key(kind: "data_rate", minUnit: "B/s", width: "long"),
+        "inter_dc_tcp_nodelay": Key(kind: "boolean"),
+        "internode_application_receive_queue_capacity": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_application_receive_queue_reserve_endpoint_capacity": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_application_receive_queue_reserve_global_capacity": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_application_send_queue_capacity": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_application_send_queue_reserve_endpoint_capacity": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_application_send_queue_reserve_global_capacity": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_authenticator": Key(kind: "string"),
+        "internode_compression": Key(kind: "enum"),
+        "internode_error_reporting_exclusions": Key(kind: "object"),
+        "internode_max_message_size": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_socket_receive_buffer_size": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_socket_send_buffer_size": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_streaming_tcp_user_timeout": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "internode_tcp_connect_timeout": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "internode_tcp_user_timeout": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "internode_timeout": Key(kind: "boolean"),
+        "items_per_collection_fail_threshold": Key(kind: "integer"),
+        "items_per_collection_warn_threshold": Key(kind: "integer"),
+        "key_cache_keys_to_save": Key(kind: "integer"),
+        "key_cache_migrate_during_compaction": Key(kind: "boolean"),
+        "key_cache_save_period": Key(kind: "duration", minUnit: "s", width: "int"),
+        "key_cache_size": Key(kind: "data_storage", minUnit: "MiB", width: "long"),
+        "keyspace_count_warn_threshold": Key(kind: "integer"),
+        "keyspaces_fail_threshold": Key(kind: "integer"),
+        "keyspaces_warn_threshold": Key(kind: "integer"),
+        "listen_address": Key(kind: "string"),
+        "listen_interface": Key(kind: "string"),
+        "listen_interface_prefer_ipv6": Key(kind: "boolean"),
+        "listen_on_broadcast_address": Key(kind: "boolean"),
+        "local_read_size_fail_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "local_read_size_warn_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "local_system_data_file_directory": Key(kind: "string"),
+        "log_out_of_token_range_requests": Key(kind: "boolean"),
+        "materialized_views_enabled": Key(kind: "boolean"),
+        "materialized_views_per_table_fail_threshold": Key(kind: "integer"),
+        "materialized_views_per_table_warn_threshold": Key(kind: "integer"),
+        "max_concurrent_automatic_sstable_upgrades": Key(kind: "integer"),
+        "max_hint_window": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "max_hints_delivery_threads": Key(kind: "integer"),
+        "max_hints_file_size": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "max_hints_size_per_host": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "max_mutation_size": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "max_streaming_retries": Key(kind: "integer"),
+        "max_top_size_partition_count": Key(kind: "integer"),
+        "max_top_tombstone_partition_count": Key(kind: "integer"),
+        "max_value_size": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "memtable": Key(kind: "object"),
+        "memtable_allocation_type": Key(kind: "enum"),
+        "memtable_cleanup_threshold": Key(kind: "number"),
+        "memtable_flush_writers": Key(kind: "integer"),
+        "memtable_heap_space": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "memtable_offheap_space": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "min_free_space_per_drive": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "min_tracked_partition_size": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "min_tracked_partition_tombstone_count": Key(kind: "integer"),
+        "minimum_replication_factor_fail_threshold": Key(kind: "integer"),
+        "minimum_replication_factor_warn_threshold": Key(kind: "integer"),
+        "native_transport_allow_older_protocols": Key(kind: "boolean"),
+        "native_transport_flush_in_batches_legacy": Key(kind: "boolean"),
+        "native_transport_idle_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "native_transport_max_backoff_on_queue_overload": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "native_transport_max_concurrent_connections": Key(kind: "integer"),
+        "native_transport_max_concurrent_connections_per_ip": Key(kind: "integer"),
+        "native_transport_max_frame_size": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "native_transport_max_negotiable_protocol_version": Key(kind: "integer"),
+        "native_transport_max_request_data_in_flight": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "native_transport_max_request_data_in_flight_per_ip": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "native_transport_max_requests_per_second": Key(kind: "integer"),
+        "native_transport_max_threads": Key(kind: "integer"),
+        "native_transport_min_backoff_on_queue_overload": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "native_transport_port": Key(kind: "integer"),
+        "native_transport_port_ssl": Key(kind: "integer"),
+        "native_transport_queue_max_item_age_threshold": Key(kind: "number"),
+        "native_transport_rate_limiting_enabled": Key(kind: "boolean"),
+        "native_transport_receive_queue_capacity": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "native_transport_throw_on_overload": Key(kind: "boolean"),
+        "native_transport_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "network_authorizer": Key(kind: "string"),
+        "networking_cache_size": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "num_tokens": Key(kind: "integer"),
+        "otc_backlog_expiration_interval_ms": Key(kind: "integer"),
+        "otc_coalescing_enough_coalesced_messages": Key(kind: "integer"),
+        "otc_coalescing_strategy": Key(kind: "string"),
+        "otc_coalescing_window_us": Key(kind: "integer"),
+        "page_size_fail_threshold": Key(kind: "integer"),
+        "page_size_warn_threshold": Key(kind: "integer"),
+        "partition_denylist_enabled": Key(kind: "boolean"),
+        "partition_keys_in_select_fail_threshold": Key(kind: "integer"),
+        "partition_keys_in_select_warn_threshold": Key(kind: "integer"),
+        "partitioner": Key(kind: "string"),
+        "paxos_cache_size": Key(kind: "data_storage", minUnit: "MiB", width: "long"),
+        "paxos_contention_max_wait": Key(kind: "string"),
+        "paxos_contention_min_delta": Key(kind: "string"),
+        "paxos_contention_min_wait": Key(kind: "string"),
+        "paxos_contention_wait_randomizer": Key(kind: "string"),
+        "paxos_on_linearizability_violations": Key(kind: "enum"),
+        "paxos_purge_grace_period": Key(kind: "duration", minUnit: "s", width: "long"),
+        "paxos_repair_enabled": Key(kind: "boolean"),
+        "paxos_repair_parallelism": Key(kind: "integer"),
+        "paxos_state_purging": Key(kind: "enum"),
+        "paxos_topology_repair_no_dc_checks": Key(kind: "boolean"),
+        "paxos_topology_repair_strict_each_quorum": Key(kind: "boolean"),
+        "paxos_variant": Key(kind: "enum"),
+        "periodic_commitlog_sync_lag_block": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "permissions_cache_active_update": Key(kind: "boolean"),
+        "permissions_cache_max_entries": Key(kind: "integer"),
+        "permissions_update_interval": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "permissions_validity": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "phi_convict_threshold": Key(kind: "number"),
+        "prepared_statements_cache_size": Key(kind: "data_storage", minUnit: "MiB", width: "long"),
+        "range_request_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "range_tombstone_list_growth_factor": Key(kind: "number"),
+        "read_before_write_list_operations_enabled": Key(kind: "boolean"),
+        "read_consistency_levels_disallowed": Key(kind: "list"),
+        "read_consistency_levels_warned": Key(kind: "list"),
+        "read_request_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "read_thresholds_enabled": Key(kind: "boolean"),
+        "reject_out_of_token_range_requests": Key(kind: "boolean"),
+        "reject_repair_compaction_threshold": Key(kind: "integer"),
+        "repair_command_pool_full_strategy": Key(kind: "enum"),
+        "repair_command_pool_size": Key(kind: "integer"),
+        "repair_request_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "repair_session_max_tree_depth": Key(kind: "integer"),
+        "repair_session_space": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "repair_state_expires": Key(kind: "duration", minUnit: "ns", width: "long"),
+        "repair_state_size": Key(kind: "integer"),
+        "repaired_data_tracking_for_partition_reads_enabled": Key(kind: "boolean"),
+        "repaired_data_tracking_for_range_reads_enabled": Key(kind: "boolean"),
+        "replica_filtering_protection": Key(kind: "object"),
+        "report_unconfirmed_repaired_data_mismatches": Key(kind: "boolean"),
+        "request_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "role_manager": Key(kind: "string"),
+        "roles_cache_active_update": Key(kind: "boolean"),
+        "roles_cache_max_entries": Key(kind: "integer"),
+        "roles_update_interval": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "roles_validity": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "row_cache_class_name": Key(kind: "string"),
+        "row_cache_keys_to_save": Key(kind: "integer"),
+        "row_cache_save_period": Key(kind: "duration", minUnit: "s", width: "int"),
+        "row_cache_size": Key(kind: "data_storage", minUnit: "MiB", width: "long"),
+        "row_index_read_size_fail_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "row_index_read_size_warn_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "rpc_address": Key(kind: "string"),
+        "rpc_interface": Key(kind: "string"),
+        "rpc_interface_prefer_ipv6": Key(kind: "boolean"),
+        "rpc_keepalive": Key(kind: "boolean"),
+        "sasi_indexes_enabled": Key(kind: "boolean"),
+        "saved_caches_directory": Key(kind: "string"),
+        "scripted_user_defined_functions_enabled": Key(kind: "boolean"),
+        "secondary_indexes_enabled": Key(kind: "boolean"),
+        "secondary_indexes_per_table_fail_threshold": Key(kind: "integer"),
+        "secondary_indexes_per_table_warn_threshold": Key(kind: "integer"),
+        "seed_provider": Key(kind: "parameterized_class"),
+        "server_encryption_options": Key(kind: "object"),
+        "skip_paxos_repair_on_topology_change": Key(kind: "boolean"),
+        "skip_paxos_repair_on_topology_change_keyspaces": Key(kind: "list"),
+        "slow_query_log_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "snapshot_before_compaction": Key(kind: "boolean"),
+        "snapshot_links_per_second": Key(kind: "integer"),
+        "snapshot_on_duplicate_row_detection": Key(kind: "boolean"),
+        "snapshot_on_repaired_data_mismatch": Key(kind: "boolean"),
+        "ssl_storage_port": Key(kind: "integer"),
+        "sstable_preemptive_open_interval": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "start_native_transport": Key(kind: "boolean"),
+        "startup_checks": Key(kind: "map"),
+        "storage_port": Key(kind: "integer"),
+        "stream_entire_sstables": Key(kind: "boolean"),
+        "stream_throughput_outbound": Key(kind: "data_rate", minUnit: "B/s", width: "long"),
+        "streaming_connections_per_host": Key(kind: "integer"),
+        "streaming_keep_alive_period": Key(kind: "duration", minUnit: "s", width: "int"),
+        "streaming_slow_events_log_timeout": Key(kind: "duration", minUnit: "s", width: "int"),
+        "streaming_state_expires": Key(kind: "duration", minUnit: "ns", width: "long"),
+        "streaming_state_size": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "streaming_stats_enabled": Key(kind: "boolean"),
+        "table_count_warn_threshold": Key(kind: "integer"),
+        "table_properties_disallowed": Key(kind: "list"),
+        "table_properties_ignored": Key(kind: "list"),
+        "table_properties_warned": Key(kind: "list"),
+        "tables_fail_threshold": Key(kind: "integer"),
+        "tables_warn_threshold": Key(kind: "integer"),
+        "tombstone_failure_threshold": Key(kind: "integer"),
+        "tombstone_warn_threshold": Key(kind: "integer"),
+        "top_partitions_enabled": Key(kind: "boolean"),
+        "trace_type_query_ttl": Key(kind: "duration", minUnit: "s", width: "int"),
+        "trace_type_repair_ttl": Key(kind: "duration", minUnit: "s", width: "int"),
+        "transfer_hints_on_decommission": Key(kind: "boolean"),
+        "transient_replication_enabled": Key(kind: "boolean"),
+        "transparent_data_encryption_options": Key(kind: "object"),
+        "traverse_auth_from_root": Key(kind: "boolean"),
+        "trickle_fsync": Key(kind: "boolean"),
+        "trickle_fsync_interval": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "truncate_request_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "uncompressed_tables_enabled": Key(kind: "boolean"),
+        "unlogged_batch_across_partitions_warn_threshold": Key(kind: "integer"),
+        "use_deterministic_table_id": Key(kind: "boolean"),
+        "use_offheap_merkle_trees": Key(kind: "boolean"),
+        "use_statements_enabled": Key(kind: "boolean"),
+        "user_defined_functions_enabled": Key(kind: "boolean"),
+        "user_defined_functions_fail_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "user_defined_functions_threads_enabled": Key(kind: "boolean"),
+        "user_defined_functions_warn_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "user_function_timeout_policy": Key(kind: "enum"),
+        "user_timestamps_enabled": Key(kind: "boolean"),
+        "uuid_sstable_identifiers_enabled": Key(kind: "boolean"),
+        "validation_preview_purge_head_start": Key(kind: "duration", minUnit: "s", width: "int"),
+        "windows_timer_interval": Key(kind: "integer"),
+        "write_consistency_levels_disallowed": Key(kind: "list"),
+        "write_consistency_levels_warned": Key(kind: "list"),
+        "write_request_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+    ]
+    static let oldNames_4_1: [String: String] = [
+        "batch_size_fail_threshold_in_kb": "batch_size_fail_threshold",
+        "batch_size_warn_threshold_in_kb": "batch_size_warn_threshold",
+        "batchlog_replay_throttle_in_kb": "batchlog_replay_throttle",
+        "cache_load_timeout_seconds": "cache_load_timeout",
+        "cas_contention_timeout_in_ms": "cas_contention_timeout",
+        "cdc_free_space_check_interval_ms": "cdc_free_space_check_interval",
+        "cdc_total_space_in_mb": "cdc_total_space",
+        "column_index_cache_size_in_kb": "column_index_cache_size",
+        "column_index_size_in_kb": "column_index_size",
+        "commitlog_segment_size_in_mb": "commitlog_segment_size",
+        "commitlog_sync_group_window_in_ms": "commitlog_sync_group_window",
+        "commitlog_sync_period_in_ms": "commitlog_sync_period",
+        "commitlog_total_space_in_mb": "commitlog_total_space",
+        "compaction_large_partition_warning_threshold_mb": "compaction_large_partition_warning_threshold",
+        "compaction_throughput_mb_per_sec": "compaction_throughput",
+        "counter_cache_save_period": "counter_cache_save_period",
+        "counter_cache_size_in_mb": "counter_cache_size",
+        "counter_write_request_timeout_in_ms": "counter_write_request_timeout",
+        "credentials_update_interval_in_ms": "credentials_update_interval",
+        "credentials_validity_in_ms": "credentials_validity",
+        "cross_node_timeout": "internode_timeout",
+        "dynamic_snitch_reset_interval_in_ms": "dynamic_snitch_reset_interval",
+        "dynamic_snitch_update_interval_in_ms": "dynamic_snitch_update_interval",
+        "enable_drop_compact_storage": "drop_compact_storage_enabled",
+        "enable_materialized_views": "materialized_views_enabled",
+        "enable_sasi_indexes": "sasi_indexes_enabled",
+        "enable_scripted_user_defined_functions": "scripted_user_defined_functions_enabled",
+        "enable_transient_replication": "transient_replication_enabled",
+        "enable_user_defined_functions": "user_defined_functions_enabled",
+        "enable_user_defined_functions_threads": "user_defined_functions_threads_enabled",
+        "file_cache_size_in_mb": "file_cache_size",
+        "gc_log_threshold_in_ms": "gc_log_threshold",
+        "gc_warn_threshold_in_ms": "gc_warn_threshold",
+        "hinted_handoff_throttle_in_kb": "hinted_handoff_throttle",
+        "hints_flush_period_in_ms": "hints_flush_period",
+        "index_summary_capacity_in_mb": "index_summary_capacity",
+        "index_summary_resize_interval_in_minutes": "index_summary_resize_interval",
+        "inter_dc_stream_throughput_outbound_megabits_per_sec": "inter_dc_stream_throughput_outbound",
+        "internode_application_receive_queue_capacity_in_bytes": "internode_application_receive_queue_capacity",
+        "internode_application_receive_queue_reserve_endpoint_capacity_in_bytes": "internode_application_receive_queue_reserve_endpoint_capacity",
+        "internode_application_receive_queue_reserve_global_capacity_in_bytes": "internode_application_receive_queue_reserve_global_capacity",
+        "internode_application_send_queue_capacity_in_bytes": "internode_application_send_queue_capacity",
+        "internode_application_send_queue_reserve_endpoint_capacity_in_bytes": "internode_application_send_queue_reserve_endpoint_capacity",
+        "internode_application_send_queue_reserve_global_capacity_in_bytes": "internode_application_send_queue_reserve_global_capacity",
+        "internode_max_message_size_in_bytes": "internode_max_message_size",
+        "internode_recv_buff_size_in_bytes": "internode_socket_receive_buffer_size",
+        "internode_send_buff_size_in_bytes": "internode_socket_send_buffer_size",
+        "internode_socket_receive_buffer_size_in_bytes": "internode_socket_receive_buffer_size",
+        "internode_socket_send_buffer_size_in_bytes": "internode_socket_send_buffer_size",
+        "internode_streaming_tcp_user_timeout_in_ms": "internode_streaming_tcp_user_timeout",
+        "internode_tcp_connect_timeout_in_ms": "internode_tcp_connect_timeout",
+        "internode_tcp_user_timeout_in_ms": "internode_tcp_user_timeout",
+        "key_cache_save_period": "key_cache_save_period",
+        "key_cache_size_in_mb": "key_cache_size",
+        "max_hint_window_in_ms": "max_hint_window",
+        "max_hints_file_size_in_mb": "max_hints_file_size",
+        "max_mutation_size_in_kb": "max_mutation_size",
+        "max_value_size_in_mb": "max_value_size",
+        "memtable_heap_space_in_mb": "memtable_heap_space",
+        "memtable_offheap_space_in_mb": "memtable_offheap_space",
+        "min_free_space_per_drive_in_mb": "min_free_space_per_drive",
+        "native_transport_idle_timeout_in_ms": "native_transport_idle_timeout",
+        "native_transport_max_concurrent_requests_in_bytes": "native_transport_max_request_data_in_flight",
+        "native_transport_max_concurrent_requests_in_bytes_per_ip": "native_transport_max_request_data_in_flight_per_ip",
+        "native_transport_max_frame_size_in_mb": "native_transport_max_frame_size",
+        "native_transport_receive_queue_capacity_in_bytes": "native_transport_receive_queue_capacity",
+        "networking_cache_size_in_mb": "networking_cache_size",
+        "periodic_commitlog_sync_lag_block_in_ms": "periodic_commitlog_sync_lag_block",
+        "permissions_update_interval_in_ms": "permissions_update_interval",
+        "permissions_validity_in_ms": "permissions_validity",
+        "prepared_statements_cache_size_mb": "prepared_statements_cache_size",
+        "range_request_timeout_in_ms": "range_request_timeout",
+        "read_request_timeout_in_ms": "read_request_timeout",
+        "repair_request_timeout_in_ms": "repair_request_timeout",
+        "repair_session_space_in_mb": "repair_session_space",
+        "request_timeout_in_ms": "request_timeout",
+        "roles_update_interval_in_ms": "roles_update_interval",
+        "roles_validity_in_ms": "roles_validity",
+        "row_cache_save_period": "row_cache_save_period",
+        "row_cache_size_in_mb": "row_cache_size",
+        "slow_query_log_timeout_in_ms": "slow_query_log_timeout",
+        "sstable_preemptive_open_interval_in_mb": "sstable_preemptive_open_interval",
+        "stream_throughput_outbound_megabits_per_sec": "stream_throughput_outbound",
+        "streaming_keep_alive_period_in_secs": "streaming_keep_alive_period",
+        "tracetype_query_ttl": "trace_type_query_ttl",
+        "tracetype_repair_ttl": "trace_type_repair_ttl",
+        "trickle_fsync_interval_in_kb": "trickle_fsync_interval",
+        "truncate_request_timeout_in_ms": "truncate_request_timeout",
+        "user_defined_function_fail_timeout": "user_defined_functions_fail_timeout",
+        "user_defined_function_warn_timeout": "user_defined_functions_warn_timeout",
+        "validation_preview_purge_head_start_in_sec": "validation_preview_purge_head_start",
+        "write_request_timeout_in_ms": "write_request_timeout",
+    ]
+    static let keys_5_0: [String: Key] = [
+        "allocate_tokens_for_keyspace": Key(kind: "string"),
+        "allocate_tokens_for_local_replication_factor": Key(kind: "integer"),
+        "allow_extra_insecure_udfs": Key(kind: "boolean"),
+        "allow_filtering_enabled": Key(kind: "boolean"),
+        "allow_insecure_udfs": Key(kind: "boolean"),
+        "alter_table_enabled": Key(kind: "boolean"),
+        "audit_logging_options": Key(kind: "object"),
+        "auth_cache_warming_enabled": Key(kind: "boolean"),
+        "auth_read_consistency_level": Key(kind: "string"),
+        "auth_write_consistency_level": Key(kind: "string"),
+        "authenticator": Key(kind: "parameterized_class"),
+        "authorizer": Key(kind: "parameterized_class"),
+        "auto_bootstrap": Key(kind: "boolean"),
+        "auto_hints_cleanup_enabled": Key(kind: "boolean"),
+        "auto_optimise_full_repair_streams": Key(kind: "boolean"),
+        "auto_optimise_inc_repair_streams": Key(kind: "boolean"),
+        "auto_optimise_preview_repair_streams": Key(kind: "boolean"),
+        "auto_snapshot": Key(kind: "boolean"),
+        "auto_snapshot_ttl": Key(kind: "string"),
+        "autocompaction_on_startup_enabled": Key(kind: "boolean"),
+        "automatic_sstable_upgrade": Key(kind: "boolean"),
+        "available_processors": Key(kind: "integer"),
+        "back_pressure_enabled": Key(kind: "boolean"),
+        "back_pressure_strategy": Key(kind: "parameterized_class"),
+        "batch_size_fail_threshold": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "batch_size_warn_threshold": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "batchlog_replay_throttle": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "block_for_peers_in_remote_dcs": Key(kind: "boolean"),
+        "block_for_peers_timeout_in_secs": Key(kind: "integer"),
+        "broadcast_address": Key(kind: "string"),
+        "broadcast_rpc_address": Key(kind: "string"),
+        "buffer_pool_use_heap_if_exhausted": Key(kind: "boolean"),
+        "cache_load_timeout": Key(kind: "duration", minUnit: "s", width: "int"),
+        "cas_contention_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "cdc_block_writes": Key(kind: "boolean"),
+        "cdc_enabled": Key(kind: "boolean"),
+        "cdc_free_space_check_interval": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "cdc_on_repair_enabled": Key(kind: "boolean"),
+        "cdc_raw_directory": Key(kind: "string"),
+        "cdc_total_space": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "check_for_duplicate_rows_during_compaction": Key(kind: "boolean"),
+        "check_for_duplicate_rows_during_reads": Key(kind: "boolean"),
+        "cidr_authorizer": Key(kind: "parameterized_class"),
+        "client_encryption_options": Key(kind: "object"),
+        "client_error_reporting_exclusions": Key(kind: "object"),
+        "client_request_size_metrics_enabled": Key(kind: "boolean"),
+        "cluster_name": Key(kind: "string"),
+        "collection_size_fail_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "collection_size_warn_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "column_index_cache_size": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "column_index_size": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "column_value_size_fail_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "column_value_size_warn_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "columns_per_table_fail_threshold": Key(kind: "integer"),
+        "columns_per_table_warn_threshold": Key(kind: "integer"),
+        "commit_failure_policy": Key(kind: "enum"),
+        "commitlog_compression": Key(kind: "parameterized_class"),
+        "commitlog_directory": Key(kind: "string"),
+        "commitlog_disk_access_mode": Key(kind: "enum"),
+        "commitlog_max_compression_buffers_in_pool": Key(kind: "integer"),
+        "commitlog_segment_size": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "commitlog_sync": Key(kind: "enum"),
+        "commitlog_sync_group_window": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "commitlog_sync_period": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "commitlog_total_space": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "compact_tables_enabled": Key(kind: "boolean"),
+        "compaction_throughput": Key(kind: "data_rate", minUnit: "B/s", width: "long"),
+        "concurrent_compactors": Key(kind: "integer"),
+        "concurrent_counter_writes": Key(kind: "integer"),
+        "concurrent_index_builders": Key(kind: "integer"),
+        "concurrent_materialized_view_builders": Key(kind: "integer"),
+        "concurrent_materialized_view_writes": Key(kind: "integer"),
+        "concurrent_merkle_tree_requests": Key(kind: "integer"),
+        "concurrent_reads": Key(kind: "integer"),
+        "concurrent_validations": Key(kind: "integer"),
+        "concurrent_writes": Key(kind: "integer"),
+        "consecutive_message_errors_threshold": Key(kind: "integer"),
+        "coordinator_read_size_fail_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "coordinator_read_size_warn_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "corrupted_tombstone_strategy": Key(kind: "enum"),
+        "counter_cache_keys_to_save": Key(kind: "integer"),
+        "counter_cache_save_period": Key(kind: "duration", minUnit: "s", width: "int"),
+        "counter_cache_size": Key(kind: "data_storage", minUnit: "MiB", width: "long"),
+        "counter_write_request_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "cql_start_time": Key(kind: "enum"),
+        "credentials_cache_active_update": Key(kind: "boolean"),
+        "credentials_cache_max_entries": Key(kind: "integer"),
+        "credentials_update_interval": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "credentials_validity": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "crypto_provider": Key(kind: "parameterized_class"),
+        "data_disk_usage_max_disk_size": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "data_disk_usage_percentage_fail_threshold": Key(kind: "integer"),
+        "data_disk_usage_percentage_warn_threshold": Key(kind: "integer"),
+        "data_file_directories": Key(kind: "list"),
+        "default_compaction": Key(kind: "parameterized_class"),
+        "default_keyspace_rf": Key(kind: "integer"),
+        "default_secondary_index": Key(kind: "string"),
+        "default_secondary_index_enabled": Key(kind: "boolean"),
+        "denylist_consistency_level": Key(kind: "enum"),
+        "denylist_initial_load_retry": Key(kind: "duration", minUnit: "s", width: "int"),
+        "denylist_max_keys_per_table": Key(kind: "integer"),
+        "denylist_max_keys_total": Key(kind: "integer"),
+        "denylist_range_reads_enabled": Key(kind: "boolean"),
+        "denylist_reads_enabled": Key(kind: "boolean"),
+        "denylist_refresh": Key(kind: "duration", minUnit: "s", width: "int"),
+        "denylist_writes_enabled": Key(kind: "boolean"),
+        "diagnostic_events_enabled": Key(kind: "boolean"),
+        "disk_access_mode": Key(kind: "enum"),
+        "disk_failure_policy": Key(kind: "enum"),
+        "disk_optimization_estimate_percentile": Key(kind: "number"),
+        "disk_optimization_page_cross_chance": Key(kind: "number"),
+        "disk_optimization_strategy": Key(kind: "enum"),
+        "drop_compact_storage_enabled": Key(kind: "boolean"),
+        "drop_keyspace_enabled": Key(kind: "boolean"),
+        "drop_truncate_table_enabled": Key(kind: "boolean"),
+        "dump_heap_on_uncaught_exception": Key(kind: "boolean"),
+        "dynamic_data_masking_enabled": Key(kind: "boolean"),
+        "dynamic_snitch": Key(kind: "boolean"),
+        "dynamic_snitch_badness_threshold": Key(kind: "number"),
+        "dynamic_snitch_reset_interval": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "dynamic_snitch_update_interval": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "endpoint_snitch": Key(kind: "string"),
+        "enforce_native_deadline_for_hints": Key(kind: "boolean"),
+        "entire_sstable_inter_dc_stream_throughput_outbound": Key(kind: "data_rate", minUnit: "B/s", width: "long"),
+        "entire_sstable_stream_throughput_outbound": Key(kind: "data_rate", minUnit: "B/s", width: "long"),
+        "failure_detector": Key(kind: "string"),
+        "fields_per_udt_fail_threshold": Key(kind: "integer"),
+        "fields_per_udt_warn_threshold": Key(kind: "integer"),
+        "file_cache_enabled": Key(kind: "boolean"),
+        "file_cache_round_up": Key(kind: "boolean"),
+        "file_cache_size": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "flush_compression": Key(kind: "enum"),
+        "force_new_prepared_statement_behaviour": Key(kind: "boolean"),
+        "full_query_logging_options": Key(kind: "object"),
+        "gc_log_threshold": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "gc_warn_threshold": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "group_by_enabled": Key(kind: "boolean"),
+        "heap_dump_path": Key(kind: "string"),
+        "hint_window_persistent_enabled": Key(kind: "boolean"),
+        "hinted_handoff_disabled_datacenters": Key(kind: "list"),
+        "hinted_handoff_enabled": Key(kind: "boolean"),
+        "hinted_handoff_throttle": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "hints_compression": Key(kind: "parameterized_class"),
+        "hints_directory": Key(kind: "string"),
+        "hints_flush_period": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "ideal_consistency_level": Key(kind: "enum"),
+        "in_select_cartesian_product_fail_threshold": Key(kind: "integer"),
+        "in_select_cartesian_product_warn_threshold": Key(kind: "integer"),
+        "incremental_backups": Key(kind: "boolean"),
+        "index_summary_capacity": Key(kind: "data_storage", minUnit: "MiB", width: "long"),
+        "index_summary_resize_interval": Key(kind: "duration", minUnit: "m", width: "int"),
+        "initial_range_tombstone_list_allocation_size": Key(kind: "integer"),
+        "initial_token": Key(kind: "string"),
+        "inter_dc_stream_throughput_outbound": Key(kind: "data_rate", minUnit: "B/s", width: "long"),
+        "inter_dc_tcp_nodelay": Key(kind: "boolean"),
+        "internode_application_receive_queue_capacity": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_application_receive_queue_reserve_endpoint_capacity": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_application_receive_queue_reserve_global_capacity": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_application_send_queue_capacity": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_application_send_queue_reserve_endpoint_capacity": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_application_send_queue_reserve_global_capacity": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_authenticator": Key(kind: "parameterized_class"),
+        "internode_compression": Key(kind: "enum"),
+        "internode_error_reporting_exclusions": Key(kind: "object"),
+        "internode_max_message_size": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_socket_receive_buffer_size": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_socket_send_buffer_size": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "internode_streaming_tcp_user_timeout": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "internode_tcp_connect_timeout": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "internode_tcp_user_timeout": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "internode_timeout": Key(kind: "boolean"),
+        "intersect_filtering_query_enabled": Key(kind: "boolean"),
+        "intersect_filtering_query_warned": Key(kind: "boolean"),
+        "items_per_collection_fail_threshold": Key(kind: "integer"),
+        "items_per_collection_warn_threshold": Key(kind: "integer"),
+        "key_cache_keys_to_save": Key(kind: "integer"),
+        "key_cache_migrate_during_compaction": Key(kind: "boolean"),
+        "key_cache_save_period": Key(kind: "duration", minUnit: "s", width: "int"),
+        "key_cache_size": Key(kind: "data_storage", minUnit: "MiB", width: "long"),
+        "keyspaces_fail_threshold": Key(kind: "integer"),
+        "keyspaces_warn_threshold": Key(kind: "integer"),
+        "listen_address": Key(kind: "string"),
+        "listen_interface": Key(kind: "string"),
+        "listen_interface_prefer_ipv6": Key(kind: "boolean"),
+        "listen_on_broadcast_address": Key(kind: "boolean"),
+        "local_read_size_fail_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "local_read_size_warn_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "local_system_data_file_directory": Key(kind: "string"),
+        "log_out_of_token_range_requests": Key(kind: "boolean"),
+        "materialized_views_enabled": Key(kind: "boolean"),
+        "materialized_views_per_table_fail_threshold": Key(kind: "integer"),
+        "materialized_views_per_table_warn_threshold": Key(kind: "integer"),
+        "max_concurrent_automatic_sstable_upgrades": Key(kind: "integer"),
+        "max_hint_window": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "max_hints_delivery_threads": Key(kind: "integer"),
+        "max_hints_file_size": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "max_hints_size_per_host": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "max_mutation_size": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "max_space_usable_for_compactions_in_percentage": Key(kind: "number"),
+        "max_streaming_retries": Key(kind: "integer"),
+        "max_top_size_partition_count": Key(kind: "integer"),
+        "max_top_tombstone_partition_count": Key(kind: "integer"),
+        "max_value_size": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "maximum_replication_factor_fail_threshold": Key(kind: "integer"),
+        "maximum_replication_factor_warn_threshold": Key(kind: "integer"),
+        "maximum_timestamp_fail_threshold": Key(kind: "duration", minUnit: "us", width: "long"),
+        "maximum_timestamp_warn_threshold": Key(kind: "duration", minUnit: "us", width: "long"),
+        "memtable": Key(kind: "object"),
+        "memtable_allocation_type": Key(kind: "enum"),
+        "memtable_cleanup_threshold": Key(kind: "number"),
+        "memtable_flush_writers": Key(kind: "integer"),
+        "memtable_heap_space": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "memtable_offheap_space": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "min_free_space_per_drive": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "min_tracked_partition_size": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "min_tracked_partition_tombstone_count": Key(kind: "integer"),
+        "minimum_replication_factor_fail_threshold": Key(kind: "integer"),
+        "minimum_replication_factor_warn_threshold": Key(kind: "integer"),
+        "minimum_timestamp_fail_threshold": Key(kind: "duration", minUnit: "us", width: "long"),
+        "minimum_timestamp_warn_threshold": Key(kind: "duration", minUnit: "us", width: "long"),
+        "native_transport_allow_older_protocols": Key(kind: "boolean"),
+        "native_transport_flush_in_batches_legacy": Key(kind: "boolean"),
+        "native_transport_idle_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "native_transport_max_auth_threads": Key(kind: "integer"),
+        "native_transport_max_backoff_on_queue_overload": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "native_transport_max_concurrent_connections": Key(kind: "integer"),
+        "native_transport_max_concurrent_connections_per_ip": Key(kind: "integer"),
+        "native_transport_max_frame_size": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "native_transport_max_request_data_in_flight": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "native_transport_max_request_data_in_flight_per_ip": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "native_transport_max_requests_per_second": Key(kind: "integer"),
+        "native_transport_max_threads": Key(kind: "integer"),
+        "native_transport_min_backoff_on_queue_overload": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "native_transport_port": Key(kind: "integer"),
+        "native_transport_port_ssl": Key(kind: "integer"),
+        "native_transport_queue_max_item_age_threshold": Key(kind: "number"),
+        "native_transport_rate_limiting_enabled": Key(kind: "boolean"),
+        "native_transport_receive_queue_capacity": Key(kind: "data_storage", minUnit: "B", width: "int"),
+        "native_transport_throw_on_overload": Key(kind: "boolean"),
+        "native_transport_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "network_authorizer": Key(kind: "parameterized_class"),
+        "networking_cache_size": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "non_partition_restricted_index_query_enabled": Key(kind: "boolean"),
+        "num_tokens": Key(kind: "integer"),
+        "otc_backlog_expiration_interval_ms": Key(kind: "integer"),
+        "otc_coalescing_enough_coalesced_messages": Key(kind: "integer"),
+        "otc_coalescing_strategy": Key(kind: "string"),
+        "otc_coalescing_window_us": Key(kind: "integer"),
+        "page_size_fail_threshold": Key(kind: "integer"),
+        "page_size_warn_threshold": Key(kind: "integer"),
+        "partition_denylist_enabled": Key(kind: "boolean"),
+        "partition_keys_in_select_fail_threshold": Key(kind: "integer"),
+        "partition_keys_in_select_warn_threshold": Key(kind: "integer"),
+        "partition_size_fail_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "partition_size_warn_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "partition_tombstones_fail_threshold": Key(kind: "integer"),
+        "partition_tombstones_warn_threshold": Key(kind: "integer"),
+        "partitioner": Key(kind: "string"),
+        "paxos_cache_size": Key(kind: "data_storage", minUnit: "MiB", width: "long"),
+        "paxos_contention_max_wait": Key(kind: "string"),
+        "paxos_contention_min_delta": Key(kind: "string"),
+        "paxos_contention_min_wait": Key(kind: "string"),
+        "paxos_contention_wait_randomizer": Key(kind: "string"),
+        "paxos_on_linearizability_violations": Key(kind: "enum"),
+        "paxos_purge_grace_period": Key(kind: "duration", minUnit: "s", width: "long"),
+        "paxos_repair_enabled": Key(kind: "boolean"),
+        "paxos_repair_parallelism": Key(kind: "integer"),
+        "paxos_state_purging": Key(kind: "enum"),
+        "paxos_topology_repair_no_dc_checks": Key(kind: "boolean"),
+        "paxos_topology_repair_strict_each_quorum": Key(kind: "boolean"),
+        "paxos_variant": Key(kind: "enum"),
+        "periodic_commitlog_sync_lag_block": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "permissions_cache_active_update": Key(kind: "boolean"),
+        "permissions_cache_max_entries": Key(kind: "integer"),
+        "permissions_update_interval": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "permissions_validity": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "phi_convict_threshold": Key(kind: "number"),
+        "prepared_statements_cache_size": Key(kind: "data_storage", minUnit: "MiB", width: "long"),
+        "range_request_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "range_tombstone_list_growth_factor": Key(kind: "number"),
+        "read_before_write_list_operations_enabled": Key(kind: "boolean"),
+        "read_consistency_levels_disallowed": Key(kind: "list"),
+        "read_consistency_levels_warned": Key(kind: "list"),
+        "read_request_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "read_thresholds_enabled": Key(kind: "boolean"),
+        "reject_out_of_token_range_requests": Key(kind: "boolean"),
+        "reject_repair_compaction_threshold": Key(kind: "integer"),
+        "repair": Key(kind: "object"),
+        "repair_command_pool_full_strategy": Key(kind: "enum"),
+        "repair_command_pool_size": Key(kind: "integer"),
+        "repair_request_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "repair_session_max_tree_depth": Key(kind: "integer"),
+        "repair_session_space": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "repair_state_expires": Key(kind: "duration", minUnit: "ns", width: "long"),
+        "repair_state_size": Key(kind: "integer"),
+        "repaired_data_tracking_for_partition_reads_enabled": Key(kind: "boolean"),
+        "repaired_data_tracking_for_range_reads_enabled": Key(kind: "boolean"),
+        "replica_filtering_protection": Key(kind: "object"),
+        "report_unconfirmed_repaired_data_mismatches": Key(kind: "boolean"),
+        "request_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "role_manager": Key(kind: "parameterized_class"),
+        "roles_cache_active_update": Key(kind: "boolean"),
+        "roles_cache_max_entries": Key(kind: "integer"),
+        "roles_update_interval": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "roles_validity": Key(kind: "duration", minUnit: "ms", width: "int"),
+        "row_cache_class_name": Key(kind: "string"),
+        "row_cache_keys_to_save": Key(kind: "integer"),
+        "row_cache_save_period": Key(kind: "duration", minUnit: "s", width: "int"),
+        "row_cache_size": Key(kind: "data_storage", minUnit: "MiB", width: "long"),
+        "row_index_read_size_fail_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "row_index_read_size_warn_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "rpc_address": Key(kind: "string"),
+        "rpc_interface": Key(kind: "string"),
+        "rpc_interface_prefer_ipv6": Key(kind: "boolean"),
+        "rpc_keepalive": Key(kind: "boolean"),
+        "sai_frozen_term_size_fail_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "sai_frozen_term_size_warn_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "sai_options": Key(kind: "object"),
+        "sai_sstable_indexes_per_query_fail_threshold": Key(kind: "integer"),
+        "sai_sstable_indexes_per_query_warn_threshold": Key(kind: "integer"),
+        "sai_string_term_size_fail_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "sai_string_term_size_warn_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "sai_vector_term_size_fail_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "sai_vector_term_size_warn_threshold": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "sasi_indexes_enabled": Key(kind: "boolean"),
+        "saved_caches_directory": Key(kind: "string"),
+        "scripted_user_defined_functions_enabled": Key(kind: "boolean"),
+        "secondary_indexes_enabled": Key(kind: "boolean"),
+        "secondary_indexes_per_table_fail_threshold": Key(kind: "integer"),
+        "secondary_indexes_per_table_warn_threshold": Key(kind: "integer"),
+        "seed_provider": Key(kind: "parameterized_class"),
+        "server_encryption_options": Key(kind: "object"),
+        "severity_during_decommission": Key(kind: "number"),
+        "simplestrategy_enabled": Key(kind: "boolean"),
+        "skip_paxos_repair_on_topology_change": Key(kind: "boolean"),
+        "skip_paxos_repair_on_topology_change_keyspaces": Key(kind: "list"),
+        "skip_stream_disk_space_check": Key(kind: "boolean"),
+        "slow_query_log_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "snapshot_before_compaction": Key(kind: "boolean"),
+        "snapshot_links_per_second": Key(kind: "integer"),
+        "snapshot_on_duplicate_row_detection": Key(kind: "boolean"),
+        "snapshot_on_repaired_data_mismatch": Key(kind: "boolean"),
+        "ssl_storage_port": Key(kind: "integer"),
+        "sstable": Key(kind: "object"),
+        "sstable_preemptive_open_interval": Key(kind: "data_storage", minUnit: "MiB", width: "int"),
+        "sstable_read_rate_persistence_enabled": Key(kind: "boolean"),
+        "start_native_transport": Key(kind: "boolean"),
+        "startup_checks": Key(kind: "map"),
+        "storage_compatibility_mode": Key(kind: "enum"),
+        "storage_port": Key(kind: "integer"),
+        "stream_entire_sstables": Key(kind: "boolean"),
+        "stream_throughput_outbound": Key(kind: "data_rate", minUnit: "B/s", width: "long"),
+        "stream_transfer_task_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "streaming_connections_per_host": Key(kind: "integer"),
+        "streaming_keep_alive_period": Key(kind: "duration", minUnit: "s", width: "int"),
+        "streaming_slow_events_log_timeout": Key(kind: "duration", minUnit: "s", width: "int"),
+        "streaming_state_expires": Key(kind: "duration", minUnit: "ns", width: "long"),
+        "streaming_state_size": Key(kind: "data_storage", minUnit: "B", width: "long"),
+        "streaming_stats_enabled": Key(kind: "boolean"),
+        "table_properties_disallowed": Key(kind: "list"),
+        "table_properties_ignored": Key(kind: "list"),
+        "table_properties_warned": Key(kind: "list"),
+        "tables_fail_threshold": Key(kind: "integer"),
+        "tables_warn_threshold": Key(kind: "integer"),
+        "tombstone_failure_threshold": Key(kind: "integer"),
+        "tombstone_warn_threshold": Key(kind: "integer"),
+        "top_partitions_enabled": Key(kind: "boolean"),
+        "trace_type_query_ttl": Key(kind: "duration", minUnit: "s", width: "int"),
+        "trace_type_repair_ttl": Key(kind: "duration", minUnit: "s", width: "int"),
+        "transfer_hints_on_decommission": Key(kind: "boolean"),
+        "transient_replication_enabled": Key(kind: "boolean"),
+        "transparent_data_encryption_options": Key(kind: "object"),
+        "traverse_auth_from_root": Key(kind: "boolean"),
+        "trickle_fsync": Key(kind: "boolean"),
+        "trickle_fsync_interval": Key(kind: "data_storage", minUnit: "KiB", width: "int"),
+        "truncate_request_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "uncompressed_tables_enabled": Key(kind: "boolean"),
+        "unlogged_batch_across_partitions_warn_threshold": Key(kind: "integer"),
+        "use_deterministic_table_id": Key(kind: "boolean"),
+        "use_offheap_merkle_trees": Key(kind: "boolean"),
+        "use_statements_enabled": Key(kind: "boolean"),
+        "user_defined_functions_enabled": Key(kind: "boolean"),
+        "user_defined_functions_fail_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "user_defined_functions_threads_enabled": Key(kind: "boolean"),
+        "user_defined_functions_warn_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "user_function_timeout_policy": Key(kind: "enum"),
+        "user_timestamps_enabled": Key(kind: "boolean"),
+        "uuid_sstable_identifiers_enabled": Key(kind: "boolean"),
+        "validation_preview_purge_head_start": Key(kind: "duration", minUnit: "s", width: "int"),
+        "vector_dimensions_fail_threshold": Key(kind: "integer"),
+        "vector_dimensions_warn_threshold": Key(kind: "integer"),
+        "vector_type_enabled": Key(kind: "boolean"),
+        "windows_timer_interval": Key(kind: "integer"),
+        "write_consistency_levels_disallowed": Key(kind: "list"),
+        "write_consistency_levels_warned": Key(kind: "list"),
+        "write_request_timeout": Key(kind: "duration", minUnit: "ms", width: "long"),
+        "zero_ttl_on_twcs_enabled": Key(kind: "boolean"),
+        "zero_ttl_on_twcs_warned": Key(kind: "boolean"),
+    ]
+    static let oldNames_5_0: [String: String] = [
+        "batch_size_fail_threshold_in_kb": "batch_size_fail_threshold",
+        "batch_size_warn_threshold_in_kb": "batch_size_warn_threshold",
+        "batchlog_replay_throttle_in_kb": "batchlog_replay_throttle",
+        "cache_load_timeout_seconds": "cache_load_timeout",
+        "cas_contention_timeout_in_ms": "cas_contention_timeout",
+        "cdc_free_space_check_interval_ms": "cdc_free_space_check_interval",
+        "cdc_total_space_in_mb": "cdc_total_space",
+        "column_index_cache_size_in_kb": "column_index_cache_size",
+        "column_index_size_in_kb": "column_index_size",
+        "commitlog_segment_size_in_mb": "commitlog_segment_size",
+        "commitlog_sync_group_window_in_ms": "commitlog_sync_group_window",
+        "commitlog_sync_period_in_ms": "commitlog_sync_period",
+        "commitlog_total_space_in_mb": "commitlog_total_space",
+        "compaction_large_partition_warning_threshold": "partition_size_warn_threshold",
+        "compaction_large_partition_warning_threshold_mb": "partition_size_warn_threshold",
+        "compaction_throughput_mb_per_sec": "compaction_throughput",
+        "compaction_tombstone_warning_threshold": "partition_tombstones_warn_threshold",
+        "counter_cache_save_period": "counter_cache_save_period",
+        "counter_cache_size_in_mb": "counter_cache_size",
+        "counter_write_request_timeout_in_ms": "counter_write_request_timeout",
+        "credentials_update_interval_in_ms": "credentials_update_interval",
+        "credentials_validity_in_ms": "credentials_validity",
+        "cross_node_timeout": "internode_timeout",
+        "dynamic_snitch_reset_interval_in_ms": "dynamic_snitch_reset_interval",
+        "dynamic_snitch_update_interval_in_ms": "dynamic_snitch_update_interval",
+        "enable_drop_compact_storage": "drop_compact_storage_enabled",
+        "enable_materialized_views": "materialized_views_enabled",
+        "enable_sasi_indexes": "sasi_indexes_enabled",
+        "enable_scripted_user_defined_functions": "scripted_user_defined_functions_enabled",
+        "enable_transient_replication": "transient_replication_enabled",
+        "enable_user_defined_functions": "user_defined_functions_enabled",
+        "enable_user_defined_functions_threads": "user_defined_functions_threads_enabled",
+        "file_cache_size_in_mb": "file_cache_size",
+        "gc_log_threshold_in_ms": "gc_log_threshold",
+        "gc_warn_threshold_in_ms": "gc_warn_threshold",
+        "hinted_handoff_throttle_in_kb": "hinted_handoff_throttle",
+        "hints_flush_period_in_ms": "hints_flush_period",
+        "index_summary_capacity_in_mb": "index_summary_capacity",
+        "index_summary_resize_interval_in_minutes": "index_summary_resize_interval",
+        "inter_dc_stream_throughput_outbound_megabits_per_sec": "inter_dc_stream_throughput_outbound",
+        "internode_application_receive_queue_capacity_in_bytes": "internode_application_receive_queue_capacity",
+        "internode_application_receive_queue_reserve_endpoint_capacity_in_bytes": "internode_application_receive_queue_reserve_endpoint_capacity",
+        "internode_application_receive_queue_reserve_global_capacity_in_bytes": "internode_application_receive_queue_reserve_global_capacity",
+        "internode_application_send_queue_capacity_in_bytes": "internode_application_send_queue_capacity",
+        "internode_application_send_queue_reserve_endpoint_capacity_in_bytes": "internode_application_send_queue_reserve_endpoint_capacity",
+        "internode_application_send_queue_reserve_global_capacity_in_bytes": "internode_application_send_queue_reserve_global_capacity",
+        "internode_max_message_size_in_bytes": "internode_max_message_size",
+        "internode_recv_buff_size_in_bytes": "internode_socket_receive_buffer_size",
+        "internode_send_buff_size_in_bytes": "internode_socket_send_buffer_size",
+        "internode_socket_receive_buffer_size_in_bytes": "internode_socket_receive_buffer_size",
+        "internode_socket_send_buffer_size_in_bytes": "internode_socket_send_buffer_size",
+        "internode_streaming_tcp_user_timeout_in_ms": "internode_streaming_tcp_user_timeout",
+        "internode_tcp_connect_timeout_in_ms": "internode_tcp_connect_timeout",
+        "internode_tcp_user_timeout_in_ms": "internode_tcp_user_timeout",
+        "key_cache_save_period": "key_cache_save_period",
+        "key_cache_size_in_mb": "key_cache_size",
+        "keyspace_count_warn_threshold": "keyspaces_warn_threshold",
+        "max_hint_window_in_ms": "max_hint_window",
+        "max_hints_file_size_in_mb": "max_hints_file_size",
+        "max_mutation_size_in_kb": "max_mutation_size",
+        "max_value_size_in_mb": "max_value_size",
+        "memtable_heap_space_in_mb": "memtable_heap_space",
+        "memtable_offheap_space_in_mb": "memtable_offheap_space",
+        "min_free_space_per_drive_in_mb": "min_free_space_per_drive",
+        "native_transport_idle_timeout_in_ms": "native_transport_idle_timeout",
+        "native_transport_max_concurrent_requests_in_bytes": "native_transport_max_request_data_in_flight",
+        "native_transport_max_concurrent_requests_in_bytes_per_ip": "native_transport_max_request_data_in_flight_per_ip",
+        "native_transport_max_frame_size_in_mb": "native_transport_max_frame_size",
+        "native_transport_receive_queue_capacity_in_bytes": "native_transport_receive_queue_capacity",
+        "networking_cache_size_in_mb": "networking_cache_size",
+        "periodic_commitlog_sync_lag_block_in_ms": "periodic_commitlog_sync_lag_block",
+        "permissions_update_interval_in_ms": "permissions_update_interval",
+        "permissions_validity_in_ms": "permissions_validity",
+        "prepared_statements_cache_size_mb": "prepared_statements_cache_size",
+        "range_request_timeout_in_ms": "range_request_timeout",
+        "read_request_timeout_in_ms": "read_request_timeout",
+        "repair_request_timeout_in_ms": "repair_request_timeout",
+        "repair_session_space_in_mb": "repair_session_space",
+        "request_timeout_in_ms": "request_timeout",
+        "roles_update_interval_in_ms": "roles_update_interval",
+        "roles_validity_in_ms": "roles_validity",
+        "row_cache_save_period": "row_cache_save_period",
+        "row_cache_size_in_mb": "row_cache_size",
+        "slow_query_log_timeout_in_ms": "slow_query_log_timeout",
+        "sstable_preemptive_open_interval_in_mb": "sstable_preemptive_open_interval",
+        "stream_throughput_outbound_megabits_per_sec": "stream_throughput_outbound",
+        "streaming_keep_alive_period_in_secs": "streaming_keep_alive_period",
+        "table_count_warn_threshold": "tables_warn_threshold",
+        "tracetype_query_ttl": "trace_type_query_ttl",
+        "tracetype_repair_ttl": "trace_type_repair_ttl",
+        "trickle_fsync_interval_in_kb": "trickle_fsync_interval",
+        "truncate_request_timeout_in_ms": "truncate_request_timeout",
+        "user_defined_function_fail_timeout": "user_defined_functions_fail_timeout",
+        "user_defined_function_warn_timeout": "user_defined_functions_warn_timeout",
+        "validation_preview_purge_head_start_in_sec": "validation_preview_purge_head_start",
+        "write_request_timeout_in_ms": "write_request_timeout",
+    ]
+    static let allRenames: [Rename] = [
+        Rename(old: "internode_recv_buff_size_in_bytes", new: "internode_socket_receive_buffer_size_in_bytes", converter: "IDENTITY"),
+        Rename(old: "internode_send_buff_size_in_bytes", new: "internode_socket_send_buffer_size_in_bytes", converter: "IDENTITY"),
+        Rename(old: "batch_size_fail_threshold_in_kb", new: "batch_size_fail_threshold", converter: "KIBIBYTES_DATASTORAGE"),
+        Rename(old: "batch_size_warn_threshold_in_kb", new: "batch_size_warn_threshold", converter: "KIBIBYTES_DATASTORAGE"),
+        Rename(old: "batchlog_replay_throttle_in_kb", new: "batchlog_replay_throttle", converter: "KIBIBYTES_DATASTORAGE"),
+        Rename(old: "cache_load_timeout_seconds", new: "cache_load_timeout", converter: "NEGATIVE_SECONDS_DURATION"),
+        Rename(old: "cas_contention_timeout_in_ms", new: "cas_contention_timeout", converter: "MILLIS_DURATION_LONG"),
+        Rename(old: "cdc_free_space_check_interval_ms", new: "cdc_free_space_check_interval", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "cdc_total_space_in_mb", new: "cdc_total_space", converter: "MEBIBYTES_DATA_STORAGE_INT"),
+        Rename(old: "column_index_cache_size_in_kb", new: "column_index_cache_size", converter: "KIBIBYTES_DATASTORAGE"),
+        Rename(old: "column_index_size_in_kb", new: "column_index_size", converter: "KIBIBYTES_DATASTORAGE"),
+        Rename(old: "commitlog_segment_size_in_mb", new: "commitlog_segment_size", converter: "MEBIBYTES_DATA_STORAGE_INT"),
+        Rename(old: "commitlog_sync_group_window_in_ms", new: "commitlog_sync_group_window", converter: "MILLIS_DURATION_DOUBLE"),
+        Rename(old: "commitlog_sync_period_in_ms", new: "commitlog_sync_period", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "commitlog_total_space_in_mb", new: "commitlog_total_space", converter: "MEBIBYTES_DATA_STORAGE_INT"),
+        Rename(old: "compaction_large_partition_warning_threshold_mb", new: "compaction_large_partition_warning_threshold", converter: "MEBIBYTES_DATA_STORAGE_INT"),
+        Rename(old: "compaction_throughput_mb_per_sec", new: "compaction_throughput", converter: "MEBIBYTES_PER_SECOND_DATA_RATE"),
+        Rename(old: "counter_cache_save_period", new: "counter_cache_save_period", converter: "SECONDS_CUSTOM_DURATION"),
+        Rename(old: "counter_cache_size_in_mb", new: "counter_cache_size", converter: "MEBIBYTES_DATA_STORAGE_LONG"),
+        Rename(old: "counter_write_request_timeout_in_ms", new: "counter_write_request_timeout", converter: "MILLIS_DURATION_LONG"),
+        Rename(old: "credentials_update_interval_in_ms", new: "credentials_update_interval", converter: "MILLIS_CUSTOM_DURATION"),
+        Rename(old: "credentials_validity_in_ms", new: "credentials_validity", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "enable_drop_compact_storage", new: "drop_compact_storage_enabled", converter: "IDENTITY"),
+        Rename(old: "dynamic_snitch_reset_interval_in_ms", new: "dynamic_snitch_reset_interval", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "dynamic_snitch_update_interval_in_ms", new: "dynamic_snitch_update_interval", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "file_cache_size_in_mb", new: "file_cache_size", converter: "MEBIBYTES_DATA_STORAGE_INT"),
+        Rename(old: "gc_log_threshold_in_ms", new: "gc_log_threshold", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "gc_warn_threshold_in_ms", new: "gc_warn_threshold", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "hinted_handoff_throttle_in_kb", new: "hinted_handoff_throttle", converter: "KIBIBYTES_DATASTORAGE"),
+        Rename(old: "hints_flush_period_in_ms", new: "hints_flush_period", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "index_summary_capacity_in_mb", new: "index_summary_capacity", converter: "MEBIBYTES_DATA_STORAGE_LONG"),
+        Rename(old: "index_summary_resize_interval_in_minutes", new: "index_summary_resize_interval", converter: "MINUTES_CUSTOM_DURATION"),
+        Rename(old: "inter_dc_stream_throughput_outbound_megabits_per_sec", new: "inter_dc_stream_throughput_outbound", converter: "MEGABITS_TO_BYTES_PER_SECOND_DATA_RATE"),
+        Rename(old: "internode_application_receive_queue_capacity_in_bytes", new: "internode_application_receive_queue_capacity", converter: "BYTES_DATASTORAGE"),
+        Rename(old: "internode_application_receive_queue_reserve_endpoint_capacity_in_bytes", new: "internode_application_receive_queue_reserve_endpoint_capacity", converter: "BYTES_DATASTORAGE"),
+        Rename(old: "internode_application_receive_queue_reserve_global_capacity_in_bytes", new: "internode_application_receive_queue_reserve_global_capacity", converter: "BYTES_DATASTORAGE"),
+        Rename(old: "internode_application_send_queue_capacity_in_bytes", new: "internode_application_send_queue_capacity", converter: "BYTES_DATASTORAGE"),
+        Rename(old: "internode_application_send_queue_reserve_endpoint_capacity_in_bytes", new: "internode_application_send_queue_reserve_endpoint_capacity", converter: "BYTES_DATASTORAGE"),
+        Rename(old: "internode_application_send_queue_reserve_global_capacity_in_bytes", new: "internode_application_send_queue_reserve_global_capacity", converter: "BYTES_DATASTORAGE"),
+        Rename(old: "internode_max_message_size_in_bytes", new: "internode_max_message_size", converter: "BYTES_DATASTORAGE"),
+        Rename(old: "internode_socket_receive_buffer_size_in_bytes", new: "internode_socket_receive_buffer_size", converter: "BYTES_DATASTORAGE"),
+        Rename(old: "internode_recv_buff_size_in_bytes", new: "internode_socket_receive_buffer_size", converter: "BYTES_DATASTORAGE"),
+        Rename(old: "internode_socket_send_buffer_size_in_bytes", new: "internode_socket_send_buffer_size", converter: "BYTES_DATASTORAGE"),
+        Rename(old: "internode_send_buff_size_in_bytes", new: "internode_socket_send_buffer_size", converter: "BYTES_DATASTORAGE"),
+        Rename(old: "internode_streaming_tcp_user_timeout_in_ms", new: "internode_streaming_tcp_user_timeout", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "internode_tcp_connect_timeout_in_ms", new: "internode_tcp_connect_timeout", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "internode_tcp_user_timeout_in_ms", new: "internode_tcp_user_timeout", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "cross_node_timeout", new: "internode_timeout", converter: "IDENTITY"),
+        Rename(old: "key_cache_save_period", new: "key_cache_save_period", converter: "SECONDS_CUSTOM_DURATION"),
+        Rename(old: "key_cache_size_in_mb", new: "key_cache_size", converter: "MEBIBYTES_DATA_STORAGE_LONG"),
+        Rename(old: "enable_materialized_views", new: "materialized_views_enabled", converter: "IDENTITY"),
+        Rename(old: "max_hint_window_in_ms", new: "max_hint_window", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "max_hints_file_size_in_mb", new: "max_hints_file_size", converter: "MEBIBYTES_DATA_STORAGE_INT"),
+        Rename(old: "max_mutation_size_in_kb", new: "max_mutation_size", converter: "KIBIBYTES_DATASTORAGE"),
+        Rename(old: "max_value_size_in_mb", new: "max_value_size", converter: "MEBIBYTES_DATA_STORAGE_INT"),
+        Rename(old: "memtable_heap_space_in_mb", new: "memtable_heap_space", converter: "MEBIBYTES_DATA_STORAGE_INT"),
+        Rename(old: "memtable_offheap_space_in_mb", new: "memtable_offheap_space", converter: "MEBIBYTES_DATA_STORAGE_INT"),
+        Rename(old: "min_free_space_per_drive_in_mb", new: "min_free_space_per_drive", converter: "MEBIBYTES_DATA_STORAGE_INT"),
+        Rename(old: "native_transport_idle_timeout_in_ms", new: "native_transport_idle_timeout", converter: "MILLIS_DURATION_LONG"),
+        Rename(old: "native_transport_max_frame_size_in_mb", new: "native_transport_max_frame_size", converter: "MEBIBYTES_DATA_STORAGE_INT"),
+        Rename(old: "native_transport_max_concurrent_requests_in_bytes", new: "native_transport_max_request_data_in_flight", converter: "BYTES_CUSTOM_DATASTORAGE"),
+        Rename(old: "native_transport_max_concurrent_requests_in_bytes_per_ip", new: "native_transport_max_request_data_in_flight_per_ip", converter: "BYTES_CUSTOM_DATASTORAGE"),
+        Rename(old: "native_transport_receive_queue_capacity_in_bytes", new: "native_transport_receive_queue_capacity", converter: "BYTES_DATASTORAGE"),
+        Rename(old: "networking_cache_size_in_mb", new: "networking_cache_size", converter: "MEBIBYTES_DATA_STORAGE_INT"),
+        Rename(old: "periodic_commitlog_sync_lag_block_in_ms", new: "periodic_commitlog_sync_lag_block", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "permissions_update_interval_in_ms", new: "permissions_update_interval", converter: "MILLIS_CUSTOM_DURATION"),
+        Rename(old: "permissions_validity_in_ms", new: "permissions_validity", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "prepared_statements_cache_size_mb", new: "prepared_statements_cache_size", converter: "MEBIBYTES_DATA_STORAGE_LONG"),
+        Rename(old: "range_request_timeout_in_ms", new: "range_request_timeout", converter: "MILLIS_DURATION_LONG"),
+        Rename(old: "read_request_timeout_in_ms", new: "read_request_timeout", converter: "MILLIS_DURATION_LONG"),
+        Rename(old: "repair_request_timeout_in_ms", new: "repair_request_timeout", converter: "MILLIS_DURATION_LONG"),
+        Rename(old: "repair_session_space_in_mb", new: "repair_session_space", converter: "MEBIBYTES_DATA_STORAGE_INT"),
+        Rename(old: "request_timeout_in_ms", new: "request_timeout", converter: "MILLIS_DURATION_LONG"),
+        Rename(old: "roles_update_interval_in_ms", new: "roles_update_interval", converter: "MILLIS_CUSTOM_DURATION"),
+        Rename(old: "roles_validity_in_ms", new: "roles_validity", converter: "MILLIS_DURATION_INT"),
+        Rename(old: "row_cache_save_period", new: "row_cache_save_period", converter: "SECONDS_CUSTOM_DURATION"),
+        Rename(old: "row_cache_size_in_mb", new: "row_cache_size", converter: "MEBIBYTES_DATA_STORAGE_LONG"),
+        Rename(old: "enable_sasi_indexes", new: "sasi_indexes_enabled", converter: "IDENTITY"),
+        Rename(old: "enable_scripted_user_defined_functions", new: "scripted_user_defined_functions_enabled", converter: "IDENTITY"),
+        Rename(old: "slow_query_log_timeout_in_ms", new: "slow_query_log_timeout", converter: "MILLIS_DURATION_LONG"),
+        Rename(old: "sstable_preemptive_open_interval_in_mb", new: "sstable_preemptive_open_interval", converter: "NEGATIVE_MEBIBYTES_DATA_STORAGE_INT"),
+        Rename(old: "stream_throughput_outbound_megabits_per_sec", new: "stream_throughput_outbound", converter: "MEGABITS_TO_BYTES_PER_SECOND_DATA_RATE"),
+        Rename(old: "streaming_keep_alive_period_in_secs", new: "streaming_keep_alive_period", converter: "SECONDS_DURATION"),
+        Rename(old: "tracetype_query_ttl", new: "trace_type_query_ttl", converter: "SECONDS_DURATION"),
+        Rename(old: "tracetype_repair_ttl", new: "trace_type_repair_ttl", converter: "SECONDS_DURATION"),
+        Rename(old: "enable_transient_replication", new: "transient_replication_enabled", converter: "IDENTITY"),
+        Rename(old: "trickle_fsync_interval_in_kb", new: "trickle_fsync_interval", converter: "KIBIBYTES_DATASTORAGE"),
+        Rename(old: "truncate_request_timeout_in_ms", new: "truncate_request_timeout", converter: "MILLIS_DURATION_LONG"),
+        Rename(old: "enable_user_defined_functions", new: "user_defined_functions_enabled", converter: "IDENTITY"),
+        Rename(old: "user_defined_function_fail_timeout", new: "user_defined_functions_fail_timeout", converter: "MILLIS_DURATION_LONG"),
+        Rename(old: "enable_user_defined_functions_threads", new: "user_defined_functions_threads_enabled", converter: "IDENTITY"),
+        Rename(old: "user_defined_function_warn_timeout", new: "user_defined_functions_warn_timeout", converter: "MILLIS_DURATION_LONG"),
+        Rename(old: "validation_preview_purge_head_start_in_sec", new: "validation_preview_purge_head_start", converter: "NEGATIVE_SECONDS_DURATION"),
+        Rename(old: "write_request_timeout_in_ms", new: "write_request_timeout", converter: "MILLIS_DURATION_LONG"),
+        Rename(old: "keyspace_count_warn_threshold", new: "keyspaces_warn_threshold", converter: "KEYSPACE_COUNT_THRESHOLD_TO_GUARDRAIL"),
+        Rename(old: "compaction_large_partition_warning_threshold_mb", new: "partition_size_warn_threshold", converter: "LONG_BYTES_DATASTORAGE_MEBIBYTES_INT"),
+        Rename(old: "compaction_large_partition_warning_threshold", new: "partition_size_warn_threshold", converter: "LONG_BYTES_DATASTORAGE_MEBIBYTES_DATASTORAGE"),
+        Rename(old: "compaction_tombstone_warning_threshold", new: "partition_tombstones_warn_threshold", converter: "INTEGER_PRIMITIVE_LONG"),
+        Rename(old: "table_count_warn_threshold", new: "tables_warn_threshold", converter: "TABLE_COUNT_THRESHOLD_TO_GUARDRAIL"),
+    ]
+    static let allFieldRenames: [(old: String, new: String)] = [
+        ("enable_legacy_ssl_storage_port", "legacy_ssl_storage_port_enabled"),
+    ]
 }
