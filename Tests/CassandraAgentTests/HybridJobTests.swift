@@ -276,6 +276,19 @@ struct HybridJobTests {
         guard case .finish(.succeeded, _) = w.handle(.progress(NodetoolNetstats(mode: .decommissioned), now: 21)) else { Issue.record("not finished"); return }
     }
 
+    @Test func aDecommissionAlreadyUnderWayIsFollowedNotStartedAgain() throws {
+        var w = DecommissionWorkflow(keyspaces: [], settings: settings())
+        var v = try view(me: "10.20.1.21", allNormal)
+        v.mode = .leaving
+        v.status.nodes[v.status.nodes.firstIndex { $0.endpoint.address == "10.20.1.21" }!].state = .leaving
+        _ = w.start()
+        #expect(w.handle(.cluster(.success(v), now: 0)) == .poll(until: 0))
+        let leaving = NodetoolNetstats(mode: .leaving, plans: [.init(operation: "Unbootstrap", id: "u", transfers: [.init(peer: "10.20.1.22", direction: .sending, files: 2, bytes: 200, filesDone: 1, bytesDone: 120)])])
+        #expect(w.handle(.progress(leaving, now: 0)) == .poll(until: 10))
+        guard case .finish(.succeeded, let reason) = w.handle(.progress(NodetoolNetstats(mode: .decommissioned), now: 10)) else { Issue.record("not finished"); return }
+        #expect(reason.contains("the node has left the cluster (120 bytes handed to 10.20.1.22)"))
+    }
+
     @Test func aRefusedDecommissionChangesNothing() throws {
         var w = DecommissionWorkflow(keyspaces: [], settings: settings())
         _ = w.start()

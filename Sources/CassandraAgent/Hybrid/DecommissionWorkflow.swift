@@ -45,6 +45,12 @@ public struct DecommissionWorkflow: Sendable {
             phase = .done
             return .finish(.failed, "refused, nothing changed: \(refusal.message)")
         case (.reading, .cluster(.success(let view), let now)):
+            // Already leaving (a run cut short by a restart of the agent): follow it to its end, start nothing new.
+            if view.mode == .leaving, view.myRow?.state == .leaving {
+                phase = .following
+                watch = StreamWatch(stallTimeout: settings.stallTimeout, now: now)
+                return .poll(until: now)
+            }
             if let refusal = DecommissionPreflight.check(requested: requested, view: view) {
                 phase = .done
                 return .finish(.failed, "refused, nothing changed: \(refusal.message)")
