@@ -95,3 +95,13 @@ import Testing
         return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
     }
 }
+
+struct CommandDescriptionTests {
+    @Test func aPasswordInTheArgumentVectorNeverReachesAMessage() async throws {
+        let command = ProcessCommand(["/bin/sh", "-c", "echo no >&2; exit 3", "-u", "cassandra", "-pw", "s3cr3t", "--password", "also", "--password=third"], timeout: .seconds(5))
+        #expect(command.description == "/bin/sh -c 'echo no >&2; exit 3' -u cassandra -pw <redacted> --password <redacted> --password=<redacted>")
+        let output = try await SystemProcessRunner().run(command)
+        let message = output.failureDescription(of: command)
+        #expect(message.contains("exited with 3: no") && !message.contains("s3cr3t") && !message.contains("also") && !message.contains("third"))
+    }
+}

@@ -25,11 +25,21 @@ public struct ProcessCommand: Sendable, Equatable, CustomStringConvertible {
 
     public var executable: String { arguments.first ?? "" }
 
-    /// The command as an operator would type it (for messages; never run through a shell).
+    /// The command as an operator would type it (for messages; never run through a shell),
+    /// with the value of a password option left out: the configured nodetool prefix may carry
+    /// `-pw SECRET`, and these words end up in job reasons, status and the journal.
     public var description: String {
-        arguments.map { $0.contains(where: { " '\"\\$".contains($0) }) || $0.isEmpty ? "'\($0.replacing("'", with: "'\\''"))'" : $0 }
-            .joined(separator: " ")
+        var words: [String] = []
+        for (index, word) in arguments.enumerated() {
+            if index > 0, Self.passwordOptions.contains(arguments[index - 1]) { words.append(Redaction.placeholder); continue }
+            if word.hasPrefix("--password=") { words.append("--password=" + Redaction.placeholder); continue }
+            words.append(word.contains(where: { " '\"\\$".contains($0) }) || word.isEmpty ? "'\(word.replacing("'", with: "'\\''"))'" : word)
+        }
+        return words.joined(separator: " ")
     }
+
+    /// nodetool's password options (its `-pwf FILE` names a file, which is no secret).
+    static let passwordOptions: Set<String> = ["-pw", "--password"]
 }
 
 /// How a command ended and what it printed.
