@@ -234,22 +234,16 @@ public struct SimulationDirectory: Sendable {
     }
 }
 
-/// SplitMix64: the simulation's randomness is reproducible from the cluster name
-/// (and the tests' random inputs from their seeds).
+/// The simulation's randomness, reproducible from the cluster name (and the
+/// tests' random inputs from their seeds): SplitMix64 with hex and UUIDs on top.
 struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
+    var generator: SplitMix64
 
     init(seed: UInt64) {
-        state = seed
+        generator = SplitMix64(seed: seed)
     }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     mutating func hex(_ digits: Int) -> String {
         var out = ""
