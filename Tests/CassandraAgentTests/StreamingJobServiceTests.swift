@@ -129,3 +129,35 @@ final class StreamingHarness: Sendable {
         #expect(h.calls("decommission").isEmpty)
     }
 }
+
+/// The hybrid checklist's extra read (describecluster) in the observation loop.
+@Suite struct HybridObservationTests {
+    @Test func theClusterIsReadForTheChecklistOncePerRefreshNotOnEveryPass() async throws {
+        let clock = ManualClock(now: 1_000_000)
+        let runner = ScriptedProcessRunner(prefix: ["tool"])
+        runner.on(["show"], .output(stdout: "ActiveState=active\nSubState=running\nMainPID=42\n"))
+        runner.on(["info"], fixture: "info-4.1.txt")
+        runner.on(["status"], fixture: "status-4.1.txt")   // two datacenters
+        runner.on(["statusbinary"], fixture: "statusbinary-running.txt")
+        runner.on(["statusgossip"], fixture: "statusgossip-running.txt")
+        runner.on(["netstats"], fixture: "netstats-idle-4.1.txt")
+        runner.on(["describecluster"], fixture: "describecluster-4.1.txt")
+        var configuration = AgentConfiguration()
+        configuration.nodetool = ["tool"]
+        configuration.systemctl = ["tool"]
+        let published = Published<NodeObservation?>(nil)
+        guard case .success(let validated) = validate(desiredState(version: "4.1")) else { Issue.record("invalid desired state"); return }
+        let service = ObservationService(configuration: configuration, published: published, desiredState: { validated.state },
+                                         clock: clock, runner: runner, logger: Logger(label: "test"))
+        func pass() async { let o = await service.observe(); published.update { $0 = o } }
+        await pass()
+        #expect(published.value?.snitch == HybridChecklist.snitch && published.value?.keyspaces?.isEmpty == false)
+        clock.advance(to: clock.now() + 10)
+        await pass()
+        #expect(runner.calls.filter { $0.first == "describecluster" }.count == 1)
+        #expect(published.value?.keyspaces?.contains { $0.name == "shop" } == true, "carried over from the last read")
+        clock.advance(to: clock.now() + ObservationService.clusterRefresh)
+        await pass()
+        #expect(runner.calls.filter { $0.first == "describecluster" }.count == 2)
+    }
+}

@@ -66,10 +66,16 @@ public struct ObservationService: Service {
             observation.nativeTransport = try await nodetool.nativeTransportRunning()
             observation.gossip = try await nodetool.gossipRunning()
             if let status = observation.status, status.datacenters.count > 1 || desired.map({ Self.seedsOutsideRing($0, status) }) == true {
-                // One more read for the hybrid checklist; a failure here is not the node's failure.
-                if let cluster = try? await nodetool.describeCluster() {
+                // One more nodetool run for the hybrid checklist, not on every pass: the snitch changes
+                // with a restart and keyspaces with an ALTER. A failure here is not the node's failure.
+                if let last = published.value, let at = last.clusterReadAt, observation.at - at < Self.clusterRefresh {
+                    observation.snitch = last.snitch
+                    observation.keyspaces = last.keyspaces
+                    observation.clusterReadAt = at
+                } else if let cluster = try? await nodetool.describeCluster() {
                     observation.snitch = cluster.snitch
                     if nodetool.version >= .v4_0 { observation.keyspaces = cluster.keyspaces.map(KeyspaceReplication.init) }
+                    observation.clusterReadAt = observation.at
                 }
             }
         } catch {
@@ -77,6 +83,9 @@ public struct ObservationService: Service {
         }
         return observation
     }
+
+    /// How long the describecluster read for the hybrid checklist is reused.
+    static let clusterRefresh: Double = 60
 
     /// Seeds that are not nodes of the ring yet: another datacenter about to join.
     static func seedsOutsideRing(_ desired: DesiredState, _ status: NodetoolStatus) -> Bool {

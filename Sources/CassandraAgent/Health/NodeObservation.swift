@@ -14,6 +14,8 @@ public struct NodeObservation: Sendable {
     /// Read only while the cluster spans datacenters (the hybrid checklist): the snitch in force and every keyspace's replication.
     public var snitch: String?
     public var keyspaces: [KeyspaceReplication]?
+    /// When those two were read: they change rarely, so they are read again only after `ObservationService.clusterRefresh`.
+    public var clusterReadAt: Double?
     public var nodetoolError: String?
     public var disks: [DiskSpace] = []
     /// The first address the host's name resolves to: what Cassandra takes for a blank listen address.
