@@ -4,7 +4,6 @@
 /// nodetool says, which is how a hung rebuild never runs unnoticed.
 public struct StreamWatch: Sendable, Equatable {
     public let stallTimeout: Double
-    public private(set) var startedAt: Double
     public private(set) var lastProgressAt: Double
     /// The highest totals seen, summed over the plan's peers.
     public private(set) var bytesDone: Int64 = 0
@@ -17,7 +16,6 @@ public struct StreamWatch: Sendable, Equatable {
 
     public init(stallTimeout: Double, now: Double) {
         self.stallTimeout = stallTimeout
-        startedAt = now
         lastProgressAt = now
     }
 
