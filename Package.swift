@@ -50,6 +50,11 @@ let package = Package(
                 // rest bind: 7 M cycles at every start and 1.2 MiB of the binary resident.
                 // Nothing looks the agent's own symbols up at run time.
                 .unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux])),
+                .unsafeFlags([
+                    "-use-ld=lld",
+                    "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/packaging/symbol-order.txt",
+                    "-Xlinker", "--no-warn-symbol-ordering",
+                ], .when(platforms: [.linux])),
             ]
         ),
         .executableTarget(

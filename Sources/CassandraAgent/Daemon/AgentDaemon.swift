@@ -74,7 +74,12 @@ public enum AgentDaemon {
         let server = StatusServer(path: configuration.socket, mode: configuration.socketMode, group: configuration.adminGroup, routes: routes, logger: logger)
         let observer = ObservationService(configuration: configuration, published: snapshots.observation, desiredState: snapshots.desiredState,
                                           clock: clock, runner: runner, logger: logger)
-        let reconcile = ReconcileService(reconciler: reconciler, triggers: triggers.stream, notifier: notifier, snapshots: snapshots, logger: logger)
+        let reconcile = ReconcileService(reconciler: reconciler, triggers: triggers.stream, notifier: notifier, snapshots: snapshots, logger: logger) {
+            // Start-up's code is not needed again: give its pages back (most of the agent's resident memory).
+            if let bytes = StartupPages.release() {
+                logger.debug("start-up pages released", metadata: ["advisedBytes": "\(bytes)"])
+            }
+        }
         let feeder = TriggerFeeder(triggers: triggers, watcher: watcher, tick: tick, notifier: notifier)
 
         var groupConfiguration = ServiceGroupConfiguration(

@@ -16,8 +16,12 @@ public struct ReconcileService: Service {
     let notifier: SystemdNotifier
     let snapshots: AgentSnapshots
     let logger: Logger
+    /// Runs once, after the first pass (the end of start-up).
+    let started: @Sendable () -> Void
 
-    public init(reconciler: Reconciler, triggers: AsyncStream<ReconcileTrigger>, notifier: SystemdNotifier, snapshots: AgentSnapshots, logger: Logger) {
+    public init(reconciler: Reconciler, triggers: AsyncStream<ReconcileTrigger>, notifier: SystemdNotifier, snapshots: AgentSnapshots, logger: Logger,
+                started: @escaping @Sendable () -> Void = {}) {
+        self.started = started
         self.reconciler = reconciler
         self.triggers = triggers
         self.notifier = notifier
@@ -30,6 +34,7 @@ public struct ReconcileService: Service {
         guard await pass("start") else { return }
         notifier.ready(status: await summary())
         notifier.watchdog()
+        started()
         for await trigger in triggers.cancelOnGracefulShutdown() {
             if case .reload = trigger { notifier.reloading() }
             guard await pass("\(trigger)") else { return }
