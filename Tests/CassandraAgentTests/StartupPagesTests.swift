@@ -22,7 +22,11 @@ import Testing
     }
 
     @Test func releasedPagesLeaveResidentMemoryAndComeBackIntact() throws {
-        let directory = TemporaryDirectory()
+        // On the package's disk rather than /tmp, which may be a tmpfs: its pages
+        // are swap-backed, and without swap the kernel keeps them resident.
+        var template = Array((Paths.packageRoot + "/.build/startup-pages-XXXXXX").utf8CString)
+        let directory = String(cString: try #require(mkdtemp(&template)))
+        defer { FileIO.removeTree(directory) }
         let size = 8 << 20
         var bytes = [UInt8](repeating: 0, count: size)
         var generator = SplitMix64(seed: 12)
@@ -31,7 +35,7 @@ import Testing
                 for offset in 0..<8 { bytes[index + offset] = word[offset] }
             }
         }
-        let path = directory.path + "/code"
+        let path = directory + "/code"
         try FileIO.writeNew(path, bytes, mode: 0o600)   // fsynced: clean pages the kernel may reclaim
         let fd = open(path, O_RDONLY)
         #expect(fd >= 0)
