@@ -50,9 +50,10 @@ public struct BackupRepository: Sendable {
     /// with the repository of the host it belongs to.
     public func findAnyHost(_ id: String) throws(BackupError) -> (BackupManifest, BackupRepository)? {
         if let manifest = try manifest(id) { return (manifest, self) }
-        for object in try store.list("") where object.key.hasSuffix("/backups/\(id).json") {
-            let other = BackupRepository(store: store, host: String(object.key.prefix { $0 != "/" }))
-            if let manifest = try other.manifest(id) { return (manifest, other) }
+        // One manifest read per host rather than a listing of every object in the destination.
+        for other in try store.hosts() where other != host {
+            let repository = BackupRepository(store: store, host: other)
+            if let manifest = try repository.manifest(id) { return (manifest, repository) }
         }
         return nil
     }

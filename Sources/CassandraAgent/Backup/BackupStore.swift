@@ -65,6 +65,9 @@ public protocol BackupObjectStore: Sendable {
     func get(_ key: String) throws(BackupError) -> [UInt8]?
     /// Every key under `prefix`, at any depth.
     func list(_ prefix: String) throws(BackupError) -> [StoredObject]
+    /// The first path component of every key: the hosts with something stored. One listing
+    /// of names, not of every object (a shared bucket holds millions).
+    func hosts() throws(BackupError) -> [String]
     func delete(_ key: String) throws(BackupError)
     /// Stores the file at `path` as the object named by its SHA-256 under `host`, unless it is stored already.
     func storeFile(_ path: String, host: String, knownSHA256: String?, context: TransferContext) throws(BackupError) -> StoredFile

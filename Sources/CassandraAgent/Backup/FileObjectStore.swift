@@ -71,6 +71,16 @@ public struct FileObjectStore: BackupObjectStore {
         }
     }
 
+    public func hosts() throws(BackupError) -> [String] {
+        do {
+            return try FileIO.list(root).filter { !$0.hasPrefix(".") && FileIO.isDirectory(path($0)) }.sorted()
+        } catch where error.isNotFound {
+            return []
+        } catch {
+            throw BackupError("cannot list \(description): \(error)")
+        }
+    }
+
     public func list(_ prefix: String) throws(BackupError) -> [StoredObject] {
         // Keys are listed from the directory the prefix names; a prefix ends at a '/'.
         let directory = prefix.hasSuffix("/") ? String(prefix.dropLast()) : FileIO.directoryName(prefix)

@@ -152,6 +152,26 @@ public final class S3ObjectStore: BackupObjectStore, Sendable {
         return result.sorted { $0.key < $1.key }
     }
 
+    public func hosts() throws(BackupError) -> [String] {
+        var result: [String] = []
+        var token: String?
+        let full = prefix.isEmpty ? "" : prefix + "/"
+        repeat {
+            // A delimiter makes S3 answer with one CommonPrefixes entry per host instead of its objects.
+            var query = [("delimiter", "/"), ("list-type", "2"), ("max-keys", String(maxKeys)), ("prefix", full)]
+            if let token { query.append(("continuation-token", token)) }
+            let answer = try send("GET", key: nil, query: query)
+            guard answer.status == 200 else { throw failure("ListObjectsV2 \(full) (delimiter /)", answer) }
+            let text = String(decoding: answer.body, as: UTF8.self)
+            for entry in XMLText.all("CommonPrefixes", in: text) {
+                guard let name = XMLText.first("Prefix", in: entry)?.dropFirst(full.count).dropLast() else { continue }
+                if !name.isEmpty { result.append(String(name)) }
+            }
+            token = XMLText.first("IsTruncated", in: text) == "true" ? XMLText.first("NextContinuationToken", in: text) : nil
+        } while token != nil
+        return result.sorted()
+    }
+
     /// `2026-12-01T17:43:09.000Z` -> seconds since the epoch.
     static func epoch(_ text: String) -> Double? {
         let digits = text.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
