@@ -11,9 +11,10 @@ import Glibc
 /// folios), so the one-off start-up code alone holds about 10 MiB resident.
 /// `MADV_PAGEOUT` (Linux 5.4) reclaims those clean pages; the idle loop faults back
 /// in only what it runs, from the page cache or the disk. Only mappings that are
-/// file-backed and not writable are advised, and `MADV_PAGEOUT` never discards data
-/// (unlike `MADV_DONTNEED`: a page the dynamic linker relocated would go to swap,
-/// not back to the file's bytes), so this cannot change what the process computes.
+/// file-backed and not writable are advised, and `MADV_PAGEOUT` never discards data:
+/// a page the dynamic linker relocated goes to swap or stays, where `MADV_DONTNEED`
+/// would silently revert it to the file's bytes. So this cannot change what the
+/// process computes. It takes a few milliseconds, once.
 /// Pages that another process also maps (libc) are left where they are.
 public enum StartupPages {
     /// Advises every file-backed, read-only mapping of this process; returns the
