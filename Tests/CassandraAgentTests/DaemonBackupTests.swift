@@ -162,21 +162,7 @@ import Testing
         let moto = try MotoServer()
         let agent = try AgentUnderTest()
         let credentials = moto.credentialsFile(in: agent.dir)
-        func section(_ file: String) -> String {
-            """
-            backup:
-              enabled: true
-              schedule: "0 3 * * *"
-              retention: 48h
-              destination: s3://\(moto.bucket)/prod
-              splay: 0s
-              s3:
-                endpoint: \(moto.endpoint)
-                region: us-east-1
-                credentialsFile: \(file)
-            """
-        }
-        try agent.drop(agent.desiredState(extra: section(credentials)))
+        try agent.drop(agent.desiredState(extra: moto.backupSection(credentialsFile: credentials)))
         _ = try #require(try await backupJob(agent) { $0.enabled && $0.state == .idle })
         let first = try await backUp(agent)
         #expect(first.result == "succeeded", "\(first.reason ?? "")")
@@ -195,7 +181,7 @@ import Testing
         // A wrong secret: the run fails with the reason; the secret is in no output.
         let wrongSecret = "NotTheSecret0123456789abcdefXYZ"
         let wrong = agent.dir.write("wrong-credentials", "[default]\naws_access_key_id = \(moto.accessKeyID)\naws_secret_access_key = \(wrongSecret)\n")
-        try agent.drop(agent.desiredState(extra: section(wrong)))
+        try agent.drop(agent.desiredState(extra: moto.backupSection(credentialsFile: wrong)))
         try await Task.sleep(for: .seconds(1))
         let failed = try await backUp(agent)
         #expect(failed.result == "failed")

@@ -65,6 +65,23 @@ final class MotoServer: Sendable {
         return objects
     }
 
+    /// The desired state's backup section for this server: daily, to `s3://BUCKET/prod`.
+    func backupSection(credentialsFile: String, caFile: String? = nil) -> String {
+        """
+        backup:
+          enabled: true
+          schedule: "0 3 * * *"
+          retention: 48h
+          destination: s3://\(bucket)/prod
+          splay: 0s
+          s3:
+            endpoint: \(endpoint)
+            region: us-east-1
+            credentialsFile: \(credentialsFile)
+        \(caFile.map { "    caFile: \($0)" } ?? "")
+        """
+    }
+
     func credentialsFile(in dir: TemporaryDirectory, secret: String? = nil) -> String {
         dir.write("s3-credentials", "[default]\naws_access_key_id = \(accessKeyID)\naws_secret_access_key = \(secret ?? self.secret)\n")
     }

@@ -228,22 +228,7 @@ struct DaemonS3TLSTests {
         let agent = try AgentUnderTest(environment: ["SSL_CERT_FILE": certificates.caBundle])
         let backups = DaemonBackupTests()
         let credentials = moto.credentialsFile(in: agent.dir)
-        func section(caFile: String?) -> String {
-            """
-            backup:
-              enabled: true
-              schedule: "0 3 * * *"
-              retention: 48h
-              destination: s3://\(moto.bucket)/prod
-              splay: 0s
-              s3:
-                endpoint: \(moto.endpoint)
-                region: us-east-1
-                credentialsFile: \(credentials)
-            \(caFile.map { "    caFile: \($0)" } ?? "")
-            """
-        }
-        try agent.drop(agent.desiredState(extra: section(caFile: nil)))
+        try agent.drop(agent.desiredState(extra: moto.backupSection(credentialsFile: credentials, caFile: nil)))
         _ = try #require(try await backups.backupJob(agent) { $0.enabled && $0.state == .idle })
         let first = try await backups.backUp(agent)
         #expect(first.result == "succeeded", "\(first.reason ?? "")")
@@ -255,13 +240,13 @@ struct DaemonS3TLSTests {
         #expect(verify.exitCode == 0, "backup verify reads every object over https: \(verify.stderr)")
 
         // caFile replaces the system's store: a bundle without the server's CA is refused, with the reason.
-        try agent.drop(agent.desiredState(extra: section(caFile: certificates.unrelatedCA)))
+        try agent.drop(agent.desiredState(extra: moto.backupSection(credentialsFile: credentials, caFile: certificates.unrelatedCA)))
         try await Task.sleep(for: .seconds(1))
         let refused = try await backups.backUp(agent)
         #expect(refused.result == "failed")
         #expect(refused.reason?.contains("certificate verify failed: unable to get local issuer certificate for 127.0.0.1:\(moto.port)") == true, "\(refused.reason ?? "")")
 
-        try agent.drop(agent.desiredState(extra: section(caFile: certificates.caBundle)))
+        try agent.drop(agent.desiredState(extra: moto.backupSection(credentialsFile: credentials, caFile: certificates.caBundle)))
         try await Task.sleep(for: .seconds(1))
         let second = try await backups.backUp(agent)
         #expect(second.result == "succeeded" && second.reason?.contains("stored 0 new file(s)") == true, "\(second.reason ?? "")")

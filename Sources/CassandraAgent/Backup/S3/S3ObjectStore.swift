@@ -132,14 +132,7 @@ public final class S3ObjectStore: BackupObjectStore, Sendable {
 
     public func list(_ keyPrefix: String) throws(BackupError) -> [StoredObject] {
         var result: [StoredObject] = []
-        var token: String?
-        let full = objectKey(keyPrefix)
-        repeat {
-            var query = [("list-type", "2"), ("prefix", full), ("max-keys", String(maxKeys))]
-            if let token { query.append(("continuation-token", token)) }
-            let answer = try send("GET", key: nil, query: query)
-            guard answer.status == 200 else { throw failure("ListObjectsV2 \(full)", answer) }
-            let text = String(decoding: answer.body, as: UTF8.self)
+        try listPages(objectKey(keyPrefix)) { text in
             for entry in XMLText.all("Contents", in: text) {
                 guard let key = XMLText.first("Key", in: entry) else { continue }
                 let relative = prefix.isEmpty ? key : String(key.dropFirst(prefix.count + 1))
@@ -147,29 +140,36 @@ public final class S3ObjectStore: BackupObjectStore, Sendable {
                 let modified = XMLText.first("LastModified", in: entry).flatMap(Self.epoch) ?? 0
                 result.append(StoredObject(key: relative, size: size, modified: modified))
             }
-            token = XMLText.first("IsTruncated", in: text) == "true" ? XMLText.first("NextContinuationToken", in: text) : nil
-        } while token != nil
+        }
         return result.sorted { $0.key < $1.key }
     }
 
     public func hosts() throws(BackupError) -> [String] {
         var result: [String] = []
-        var token: String?
         let full = prefix.isEmpty ? "" : prefix + "/"
-        repeat {
-            // A delimiter makes S3 answer with one CommonPrefixes entry per host instead of its objects.
-            var query = [("delimiter", "/"), ("list-type", "2"), ("max-keys", String(maxKeys)), ("prefix", full)]
-            if let token { query.append(("continuation-token", token)) }
-            let answer = try send("GET", key: nil, query: query)
-            guard answer.status == 200 else { throw failure("ListObjectsV2 \(full) (delimiter /)", answer) }
-            let text = String(decoding: answer.body, as: UTF8.self)
+        // A delimiter makes S3 answer with one CommonPrefixes entry per host instead of its objects.
+        try listPages(full, delimiter: "/") { text in
             for entry in XMLText.all("CommonPrefixes", in: text) {
                 guard let name = XMLText.first("Prefix", in: entry)?.dropFirst(full.count).dropLast() else { continue }
                 if !name.isEmpty { result.append(String(name)) }
             }
+        }
+        return result.sorted()
+    }
+
+    /// ListObjectsV2 under a full key prefix, following continuation tokens: each page's XML to `page`.
+    func listPages(_ full: String, delimiter: String? = nil, _ page: (String) -> Void) throws(BackupError) {
+        var token: String?
+        repeat {
+            var query = [("list-type", "2"), ("prefix", full), ("max-keys", String(maxKeys))]
+            if let delimiter { query.append(("delimiter", delimiter)) }
+            if let token { query.append(("continuation-token", token)) }
+            let answer = try send("GET", key: nil, query: query)
+            guard answer.status == 200 else { throw failure("ListObjectsV2 \(full)" + (delimiter.map { " (delimiter \($0))" } ?? ""), answer) }
+            let text = String(decoding: answer.body, as: UTF8.self)
+            page(text)
             token = XMLText.first("IsTruncated", in: text) == "true" ? XMLText.first("NextContinuationToken", in: text) : nil
         } while token != nil
-        return result.sorted()
     }
 
     /// `2026-12-01T17:43:09.000Z` -> seconds since the epoch.
