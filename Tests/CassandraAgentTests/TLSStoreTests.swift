@@ -234,6 +234,29 @@ import Testing
         #expect(!without.stderr.contains("credential-pass-1"))
     }
 
+    /// The CI failure this guards: the key was replaced between the loader's read and the
+    /// fingerprint's, so a store built from the old key was recorded under the new inputs' name,
+    /// rebuilt (new salts, new bytes) and reloaded although nothing valid had changed.
+    @Test func aStoreIsFingerprintedFromTheBytesItWasBuiltFrom() throws {
+        let pki = try #require(TLSStoreTests.pki)
+        let validated = try DesiredStateValidator.validate(text: tlsState(pki), file: "ds.yaml").get()
+        final class Reads { var count: [String: Int] = [:] }
+        func build(replacingKeyAfterFirstRead: Bool) throws -> (NodeArtifacts, Reads) {
+            let reads = Reads()
+            let artifacts = try NodeArtifactsBuilder.build(validated, storeDirectory: "/etc/cassandra", now: Int64(Date().timeIntervalSince1970), read: { (path: String) throws(SystemError) -> [UInt8] in
+                reads.count[path, default: 0] += 1
+                // The operator copies another key into place right after the agent's first read.
+                if replacingKeyAfterFirstRead, path == pki.file("node.key"), reads.count[path]! > 1 { return try FileIO.read(pki.file("other.key")) }
+                return try FileIO.read(path)
+            }).get()
+            return (artifacts, reads)
+        }
+        let (steady, _) = try build(replacingKeyAfterFirstRead: false)
+        let (raced, reads) = try build(replacingKeyAfterFirstRead: true)
+        #expect(raced.stores.map(\.inputs) == steady.stores.map(\.inputs))
+        #expect(reads.count.values.allSatisfy { $0 == 1 }, "\(reads.count)")
+    }
+
     @Test func protocolsAndCiphersPerVersion() throws {
         let pki = try #require(TLSStoreTests.pki)
         let extra = "    protocols: [TLSv1.2, TLSv1.3]\n    cipherSuites: [TLS_AES_256_GCM_SHA384]"

@@ -61,9 +61,13 @@ public enum NodeArtifactsBuilder {
             let files = NodeStoreLoader.Files(
                 certificate: inputs.certificate.value, privateKey: inputs.privateKey.value, privateKeyPassword: inputs.privateKeyPasswordFile?.value,
                 trust: inputs.trust.map(\.value), password: inputs.passwordFile.value, storeType: inputs.storeType)
+            // Each input is read once per pass: the fingerprint that decides whether the store is
+            // rebuilt must describe the bytes it is built from, even while an operator replaces the files.
+            let once = ReadOnce()
+            let readOnce = { (path: String) throws(SystemError) -> [UInt8] in try once.read(path, using: read) }
             do {
-                let material = try NodeStoreLoader.load(files, now: now, warnDays: warnDays, read: read)
-                let fingerprint = inputFingerprint(files, read: read)
+                let material = try NodeStoreLoader.load(files, now: now, warnDays: warnDays, read: readOnce)
+                let fingerprint = inputFingerprint(files, read: readOnce)
                 let keystoreName = EncryptionOptions.storeFileName(side, "keystore", material.storeType)
                 let truststoreName = EncryptionOptions.storeFileName(side, "truststore", material.storeType)
                 // Inputs unchanged since the installed stores were built: keep those, skip the PBKDF2 work.
@@ -107,5 +111,19 @@ public enum NodeArtifactsBuilder {
             all += Array(path.utf8) + [0] + ((try? read(path)) ?? []) + [0]
         }
         return SHA256.hex(all)
+    }
+}
+
+/// Remembers what each path read as (bytes or error), so a second look at a file in the
+/// same pass sees what the first saw, not a replacement written in between.
+final class ReadOnce {
+    private var seen: [String: Result<[UInt8], SystemError>] = [:]
+
+    func read(_ path: String, using read: (String) throws(SystemError) -> [UInt8]) throws(SystemError) -> [UInt8] {
+        if let result = seen[path] { return try result.get() }
+        let result: Result<[UInt8], SystemError>
+        do { result = .success(try read(path)) } catch { result = .failure(error) }
+        seen[path] = result
+        return try result.get()
     }
 }
