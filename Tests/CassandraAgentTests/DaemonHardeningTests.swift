@@ -48,7 +48,7 @@ import Testing
     @Test func aDesiredStateOthersMayWriteIsRefusedAsCritical() async throws {
         let agent = try AgentUnderTest()
         try agent.drop(agent.desiredState())
-        _ = try await agent.waitFor(30) { $0.desiredState.generation == 1 }
+        _ = try #require(try await agent.waitFor(30) { $0.desiredState.generation == 1 })
         chmod(agent.desiredStatePath, 0o666)
         // Still the same content, now with a change that must not be taken from a file anyone can write.
         let refused = try #require(try await agent.waitFor(30) { $0.checks.contains { $0.reason == "desired_state.untrusted" } })

@@ -43,7 +43,15 @@ final class AgentUnderTest: Sendable {
         environment["NOTIFY_SOCKET"] = nil
         environment["JOURNAL_STREAM"] = nil
         for (key, value) in extra { environment[key] = value }
-        process = try BackgroundProcess(Paths.agentExecutable, ["run", "--config", dir.path + "/agent.yaml"], environment: environment)
+        process = try BackgroundProcess(Paths.agentExecutable, ["run", "--config", dir.path + "/agent.yaml"], environment: environment, log: dir.path + "/agent.log")
+    }
+
+    /// The agent's journal (its stderr), kept so that a wait that times out can say what the agent was doing.
+    var logFile: String { dir.path + "/agent.log" }
+
+    func logTail(_ lines: Int = 40) -> String {
+        let text = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
 
     func desiredState(settings: [String] = ["compaction_throughput: 64MiB/s"], extra: String = "") -> String {
@@ -80,6 +88,8 @@ final class AgentUnderTest: Sendable {
             if let document = try status(), condition(document) { return document }
             try await Task.sleep(for: .milliseconds(50))
         }
+        // Timed out: the caller's expectations will fail on this document; the journal says why.
+        FileHandle.standardError.write(Data("agent \(dir.path): condition not met within \(seconds) s; the end of its journal:\n\(logTail())\n".utf8))
         return try status()
     }
 

@@ -81,15 +81,18 @@ final class BackgroundProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var status: Int32?
 
-    init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
+    /// `log`: a file that keeps the child's stderr (its journal), for a failing test to show.
+    init(_ executable: String, _ arguments: [String], environment: [String: String], log: String? = nil) throws {
         let devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer { close(devnull) }
+        let errors = log.map { open($0, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) } ?? -1
+        defer { if errors >= 0 { close(errors) } }
         var pid: pid_t = 0
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         let rc = argv.withUnsafeBufferPointer { a in envp.withUnsafeBufferPointer { e in
-            agent_spawn(&pid, executable, a.baseAddress, e.baseAddress, devnull, devnull, nil)
+            agent_spawn(&pid, executable, a.baseAddress, e.baseAddress, devnull, errors >= 0 ? errors : devnull, nil)
         } }
         guard rc == 0 else { throw SystemError("spawn", path: executable, code: rc) }
         processIdentifier = pid
