@@ -54,6 +54,14 @@ import Testing
         let refused = try #require(try await agent.waitFor(30) { $0.checks.contains { $0.reason == "desired_state.untrusted" } })
         #expect(refused.health == .critical)
         #expect(refused.checks.first { $0.reason == "desired_state.untrusted" }?.message.contains("desired-state.yaml") == true)
+        // It stays refused pass after pass (resync every 0.5 s), and is logged once, not on every pass:
+        // a pass used to re-apply the unchanged content from the untrusted file and clear the refusal.
+        for _ in 0..<30 {
+            let document = try #require(try agent.status())
+            #expect(document.checks.contains { $0.reason == "desired_state.untrusted" } && document.health == .critical, "\(document.checks.map(\.reason))")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(agent.logTail(1000).components(separatedBy: "reason=desired_state.untrusted").count - 1 == 1, "\(agent.logTail())")
         // A new file dropped already world-writable (mode set before the rename).
         let temp = agent.dir.path + "/etc/.next.tmp"
         try agent.desiredState(settings: ["compaction_throughput: 80MiB/s"]).write(toFile: temp, atomically: false, encoding: .utf8)

@@ -84,7 +84,9 @@ public struct Reconciler: Sendable {
             }
             // No hash is remembered: a chmod fixes it without the content changing.
             state.update { $0.refusedFile(path, hash: nil, errors: errors, at: now); $0.untrusted = true }
-            await drift(now: now)
+            // Hand edits are still put back, from the last generation: drift() would read this file
+            // again and, finding the content in force, re-apply it and clear the refusal it just made.
+            await restoreGeneration(now: now)
             return
         }
         if state.value.untrusted { state.update { $0.untrusted = false; $0.refused = nil } }
