@@ -356,7 +356,9 @@ public actor BackupService: Service {
         var workflow = BackupWorkflow(plan: plan)
         var files: [SnapshotFile] = []
         var uploaded: BackupUploader.Result?
-        var nodeTokens: [String] = []
+        var tokens: Task<[String], Never>?
+        // A run that ends before its manifest (a failure, a cancel) leaves no nodetool behind.
+        defer { tokens?.cancel() }
         var retention: BackupWorkflow.Event?
         var action: BackupWorkflow.Action? = workflow.start()
         while let next = action {
@@ -382,17 +384,17 @@ public actor BackupService: Service {
             case .snapshot(let tag, let keyspaces):
                 await deps.lease.beginStep(run.id, "snapshot \(tag)")
                 snapshotsKnownClear = false
-                // The tokens go into the manifest; read them while the snapshot is taken (two nodetool runs at once).
-                async let listed = Self.tokens(nodetool)
                 do {
                     _ = try await nodetool.snapshot(tag: tag, keyspaces: keyspaces)
+                    // The tokens go into the manifest: read while the files upload, where the nodetool
+                    // run costs no time (beside the snapshot, it waited for it inside Cassandra).
+                    tokens = Task { await Self.tokens(nodetool) }
                     files = SnapshotFiles.find(tag: tag, dataDirectories: dataDirectories, keyspaces: keyspaces)
                     let live = SnapshotFiles.liveSSTables(dataDirectories: dataDirectories, keyspaces: keyspaces)
                     event = .snapshotTaken(files: files.count, liveSSTables: live, now: deps.clock.now())
                 } catch {
                     event = .snapshotFailed(error.description, now: deps.clock.now())
                 }
-                nodeTokens = await listed
                 await deps.lease.endStep(run.id)
             case .upload:
                 await deps.lease.beginStep(run.id, "upload \(tag)")
@@ -446,6 +448,7 @@ public actor BackupService: Service {
                 progressTotals = nil
                 await deps.lease.endStep(run.id)
             case .storeManifest:
+                let nodeTokens = await tokens?.value ?? []
                 let manifest = BackupManifest(
                     id: run.id, hostID: hostID, host: AgentDaemon.hostName(), cassandraVersion: desired.cassandraVersion.rawValue, agentVersion: Self.agentVersion,
                     snapshotTag: tag, startedAt: run.startedAt, completedAt: deps.clock.now(), keyspaces: keyspaces, dataDirectories: dataDirectories,
