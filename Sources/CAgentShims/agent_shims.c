@@ -65,3 +65,15 @@ int agent_ioprio_idle(void) {
     long rc = syscall(SYS_ioprio_set, 1, 0, 3 << 13);
     return rc == 0 ? 0 : errno;
 }
+
+int agent_write_behind(int fd, long long start, long long length, long long settled_start, long long settled_length) {
+    /* Start writeback of what was just written, without waiting for it... */
+    if (sync_file_range(fd, start, length, SYNC_FILE_RANGE_WRITE) != 0) return errno;
+    if (settled_length <= 0) return 0;
+    /* ...then wait for the range before it and drop it from the page cache: the disk works while
+       the next range is read and hashed, and a backup never holds more than two ranges dirty nor
+       pushes the database's pages out of memory with its own. */
+    if (sync_file_range(fd, settled_start, settled_length,
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0) return errno;
+    return posix_fadvise(fd, settled_start, settled_length, POSIX_FADV_DONTNEED);
+}

@@ -22,4 +22,10 @@ int agent_so_peercred(void);
 /// reads wait for the database's. Returns 0 or an errno.
 int agent_ioprio_idle(void);
 
+/// Write-behind for a file being written in sequence: starts writeback of
+/// [start, start+length) and, when settled_length > 0, waits for
+/// [settled_start, settled_start+settled_length) to reach the disk and drops it
+/// from the page cache. 0, or the errno (a filesystem without sync_file_range).
+int agent_write_behind(int fd, long long start, long long length, long long settled_start, long long settled_length);
+
 #endif
