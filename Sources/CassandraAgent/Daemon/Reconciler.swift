@@ -62,9 +62,11 @@ public struct Reconciler: Sendable {
             bytes = try FileIO.read(path)
         } catch {
             // A deleted file changes nothing on the node: the last good state stays in force.
-            if state.value.refusedHash != "missing" {
+            // Reported (and logged) once per reason: a file deleted, then replaced by a FIFO, says so.
+            let errors = ["\(path):1:1: error: \(error)"]
+            if state.value.refusedHash != "missing" || state.value.refused?.errors != errors {
                 logger.warning("desired state unreadable; the last good state stays in force", metadata: ["reason": "desired_state.refused", "error": "\(error)"])
-                state.update { $0.refusedFile(path, hash: "missing", errors: ["\(path):1:1: error: \(error)"], at: now) }
+                state.update { $0.refusedFile(path, hash: "missing", errors: errors, at: now) }
             }
             await drift(now: now)
             return

@@ -254,6 +254,10 @@ public actor StreamingJobService: Service {
 
     func journal(_ progress: JobProgress) {
         guard history.current != nil, history.current?.progress != progress else { return }
+        // Why a started run has not begun streaming belongs in the journal, once per reason.
+        if let waiting = progress.postponed, waiting != history.current?.progress?.postponed {
+            deps.logger.notice("\(kind.rawValue) waits", metadata: ["reason": "\(kind.rawValue).postponed", "detail": "\(waiting)"])
+        }
         history.current?.progress = progress
         save()
         publish(.running)
