@@ -56,15 +56,16 @@ public enum NodeArtifactsBuilder {
         var stores: [NodeArtifacts.Store] = []
         var internode: NodeStoreMaterial?, client: NodeStoreMaterial?
         let tls = validated.state.tls
+        // Each input is read once per pass (a CA both sides trust included): the fingerprint that decides
+        // whether a store is rebuilt must describe the bytes it is built from, even while an operator
+        // replaces the files.
+        let once = ReadOnce()
+        let readOnce = { (path: String) throws(SystemError) -> [UInt8] in try once.read(path, using: read) }
         for (side, inputs) in [("internode", tls?.internode?.stores), ("client", tls?.client?.stores)] {
             guard let inputs else { continue }
             let files = NodeStoreLoader.Files(
                 certificate: inputs.certificate.value, privateKey: inputs.privateKey.value, privateKeyPassword: inputs.privateKeyPasswordFile?.value,
                 trust: inputs.trust.map(\.value), password: inputs.passwordFile.value, storeType: inputs.storeType)
-            // Each input is read once per pass: the fingerprint that decides whether the store is
-            // rebuilt must describe the bytes it is built from, even while an operator replaces the files.
-            let once = ReadOnce()
-            let readOnce = { (path: String) throws(SystemError) -> [UInt8] in try once.read(path, using: read) }
             do {
                 let material = try NodeStoreLoader.load(files, now: now, warnDays: warnDays, read: readOnce)
                 let fingerprint = inputFingerprint(files, read: readOnce)
