@@ -31,6 +31,26 @@ import Testing
         """)
     }
 
+    /// `validate FILE` skips ArgumentParser (start-up time); `validate -- FILE` is parsed by it.
+    /// Both must print the same and exit the same, for a valid, an invalid and a missing file,
+    /// and the forms the quick path must leave alone still reach ArgumentParser.
+    @Test func validateGivesTheSameAnswerWithOrWithoutTheArgumentParser() throws {
+        let dir = TemporaryDirectory()
+        let valid = Paths.packageRoot + "/etc/examples/cassandra-4.1.yaml"
+        let invalid = dir.write("broken.yaml", desiredState(settings: ["num_tokens: many", "concurent_reads: 8"]))
+        for file in [valid, invalid, dir.path + "/missing.yaml"] {
+            let quick = try runAgent(["validate", file])
+            let parsed = try runAgent(["validate", "--", file])
+            #expect(quick.exitCode == parsed.exitCode && quick.stdout == parsed.stdout && quick.stderr == parsed.stderr, "\(file): \(quick) vs \(parsed)")
+        }
+        #expect(try runAgent(["validate", valid]).exitCode == 0)
+        #expect(try runAgent(["validate", invalid]).exitCode == 1)
+        let help = try runAgent(["validate", "--help"])
+        #expect(help.exitCode == 0 && help.stdout.contains("USAGE: cassandra-agent validate <file>"), "\(help)")
+        let extra = try runAgent(["validate", valid, "second.yaml"])
+        #expect(extra.exitCode == 64 && extra.stderr.contains("Unexpected argument 'second.yaml'"), "\(extra)")
+    }
+
     @Test(arguments: GoldenRenderTests.examples)
     func renderWritesTheGoldenFiles(example: String) throws {
         let dir = TemporaryDirectory()

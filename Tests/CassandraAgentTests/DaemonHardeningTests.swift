@@ -62,6 +62,12 @@ import Testing
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(agent.logTail(1000).components(separatedBy: "reason=desired_state.untrusted").count - 1 == 1, "\(agent.logTail())")
+        // Deleted, it is refused for that reason instead: it used to stay critical as "untrusted",
+        // quoting the deletion's error as if it were about permissions.
+        unlink(agent.desiredStatePath)
+        let deleted = try #require(try await agent.waitFor(30) { $0.desiredState.lastRefused?.errors.first?.contains("No such file") == true })
+        #expect(!deleted.checks.contains { $0.reason == "desired_state.untrusted" }, "\(deleted.checks.map(\.reason))")
+        #expect(deleted.checks.contains { $0.reason == "desired_state.refused" && $0.level == .warning }, "\(deleted.checks.map(\.reason))")
         // A new file dropped already world-writable (mode set before the rename).
         let temp = agent.dir.path + "/etc/.next.tmp"
         try agent.desiredState(settings: ["compaction_throughput: 80MiB/s"]).write(toFile: temp, atomically: false, encoding: .utf8)

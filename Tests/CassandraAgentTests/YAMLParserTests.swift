@@ -1,5 +1,6 @@
 import Testing
 @testable import CassandraAgent
+@testable import CassandraSimulation
 
 @Suite struct YAMLParserTests {
     @Test func keepsMarksOfEveryNode() throws {
@@ -59,6 +60,31 @@ import Testing
             let yaml = YAMLEmitter.entry("k", .string(text))
             let node = try #require(try YAMLParser.parse(yaml))
             #expect(node.value["k"] == .string(text), "\(yaml)")
+        }
+    }
+
+    /// The emitter's byte-level quoting rules, checked against the parser on random strings
+    /// built from the characters YAML treats specially (seeded, so a failure reproduces).
+    @Test func emitterRoundTripsRandomStringsOfSyntaxCharacters() throws {
+        let alphabet: [String] = [" ", ":", "#", "-", "?", ",", "[", "]", "{", "}", "&", "*", "!", "|", ">", "'", "\"", "%", "@", "`", "~",
+                                  "\\", "\t", "\n", "\u{7F}", "\u{FEFF}", "a", "Z", "1", "0", ".", "e", "_", "x", "é", "١", "٣", "½"]
+        var rng = SeededRandom(seed: 20261202)
+        for _ in 0..<3000 {
+            let text = (0..<Int.random(in: 0...7, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()
+            let yaml = YAMLEmitter.entry("k", .string(text))
+            let node = try #require(try YAMLParser.parse(yaml), "\(yaml.debugDescription)")
+            #expect(node.value["k"] == .string(text), "\(yaml.debugDescription)")
+        }
+    }
+
+    /// Quoting only where a reader could take the text for something else: what operators read
+    /// in cassandra.yaml stays plain.
+    @Test func emitterQuotesOnlyWhatNeedsIt() {
+        for plain in ["ok text", "a:b", "x#y", "http://host:9042/x", "org.apache.cassandra.locator.GossipingPropertyFileSnitch", "/var/lib/cassandra/data", "é ünicode"] {
+            #expect(YAMLEmitter.scalar(plain) == plain)
+        }
+        for quoted in ["a: b", "x #y", "tab\there", "\u{FEFF}bom", "del\u{7F}", "12:30", "2024-01-01", "١٢:٣٠", "-dash", "trail:", "trail "] {
+            #expect(YAMLEmitter.scalar(quoted).hasPrefix("\""), "\(quoted.debugDescription)")
         }
     }
 

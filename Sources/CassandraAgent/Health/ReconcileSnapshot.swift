@@ -62,9 +62,12 @@ public struct ReconcileSnapshot: Sendable {
         deferred = nil
     }
 
+    /// Every refusal states its own cause: one for other writers sets `untrusted` after this,
+    /// so a file refused as untrusted and then deleted is no longer reported as untrusted.
     mutating func refusedFile(_ file: String, hash: String?, errors: [String], at now: Double) {
         refused = .init(file: file, hash: hash, at: Timestamp.iso8601(Int64(now)), errors: errors)
         refusedHash = hash
+        untrusted = false
     }
 
     mutating func restartNeeded(for settings: [String], at now: Double) {

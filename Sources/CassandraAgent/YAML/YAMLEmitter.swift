@@ -72,15 +72,39 @@ public enum YAMLEmitter {
         needsQuotes(text) ? quoted(text) : text
     }
 
+    /// One pass over the UTF-8 bytes: the rules are all about ASCII bytes, and String's
+    /// substring search (`contains(": ")`) was over half of rendering a cassandra.yaml.
     static func needsQuotes(_ text: String) -> Bool {
-        if text.isEmpty { return true }
+        guard let first = text.utf8.first, let last = text.utf8.last else { return true }
         if case .string = YAMLValue(resolving: text, style: .plain) {} else { return true }
-        if let first = text.first, "-?:,[]{}#&*!|>'\"%@`~ ".contains(first) { return true }
-        if text.last == " " || text.last == ":" { return true }
-        if text.contains(": ") || text.contains(" #") || text.contains("\t") { return true }
+        if isIndicator(first) || last == UInt8(ascii: " ") || last == UInt8(ascii: ":") { return true }
+        var previous: UInt8 = 0, beforePrevious: UInt8 = 0, colonOrDash = false
+        for byte in text.utf8 {
+            // Control characters (a tab among them), DEL, ": " and " #" (a mapping or a comment),
+            // and U+FEFF (a byte-order mark), whose UTF-8 is EF BB BF.
+            if byte < 0x20 || byte == 0x7F { return true }
+            if previous == UInt8(ascii: ":") && byte == UInt8(ascii: " ") { return true }
+            if previous == UInt8(ascii: " ") && byte == UInt8(ascii: "#") { return true }
+            if beforePrevious == 0xEF && previous == 0xBB && byte == 0xBF { return true }
+            colonOrDash = colonOrDash || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "-")
+            beforePrevious = previous
+            previous = byte
+        }
         // Anything SnakeYAML might resolve as a date, timestamp or sexagesimal number.
-        if text.first?.isNumber == true, text.contains(":") || text.contains("-") { return true }
-        return text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F || $0.value == 0xFEFF }
+        return colonOrDash && text.first?.isNumber == true
+    }
+
+    /// A first byte that YAML reads as syntax: `-?:,[]{}#&*!|>'"%@`~` and a space.
+    static func isIndicator(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "-"), UInt8(ascii: "?"), UInt8(ascii: ":"), UInt8(ascii: ","), UInt8(ascii: "["), UInt8(ascii: "]"),
+             UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "#"), UInt8(ascii: "&"), UInt8(ascii: "*"), UInt8(ascii: "!"),
+             UInt8(ascii: "|"), UInt8(ascii: ">"), UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "%"), UInt8(ascii: "@"),
+             UInt8(ascii: "`"), UInt8(ascii: "~"), UInt8(ascii: " "):
+            true
+        default:
+            false
+        }
     }
 
     static func quoted(_ text: String) -> String {
