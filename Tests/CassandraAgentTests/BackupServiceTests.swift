@@ -69,10 +69,12 @@ final class BackupHarness: Sendable {
         })
     }
 
-    func service() -> BackupService {
+    /// `observedTokens`: what observation's `info -T` found (none: the backup reads them itself).
+    func service(observedTokens: [String] = []) -> BackupService {
         let desired = desired
         return BackupService(.init(configuration: configuration, clock: clock, runner: runner, lease: lease, desiredState: { desired.value },
-                                   hostID: { "2a0f6c5e-91d4-4b7a-8f1e-3c6d9b2e7a41" }, snapshot: snapshot, listing: listing, logger: Logger(label: "test")))
+                                   hostID: { "2a0f6c5e-91d4-4b7a-8f1e-3c6d9b2e7a41" }, tokens: { observedTokens },
+                                   snapshot: snapshot, listing: listing, logger: Logger(label: "test")))
     }
 
     func until(_ what: String, _ condition: (JobSnapshot) -> Bool) async throws {
@@ -124,6 +126,30 @@ final class BackupHarness: Sendable {
         #expect(h.snapshot.value.newestBackupAt != nil)
         // The journal survives: a new service reads the run back.
         #expect(JobHistoryStore(stateDirectory: h.configuration.stateDirectory).load(.backup).history.lastRun?.id == last.id)
+    }
+
+    /// The manifest's tokens come from observation when it has them: no `info -T` of its own,
+    /// which for an unchanged backup (an upload of a few stat calls) was a third of its time.
+    /// Without them (before the first observation) the backup reads them itself.
+    @Test func theManifestTakesTheTokensObservationReadAndReadsThemOnlyWithout() async throws {
+        for observed in [["-4611686018427387904", "0", "4611686018427387904"], []] {
+            let h = BackupHarness()
+            h.runner.on(["info", "-T"], .output(stdout: ScriptedProcessRunner.fixture("info-4.1.txt").replacing(
+                "Token                  : (invoke with -T/--tokens to see all 16 tokens)", with: "Token                  : 77\nToken                  : 99")))
+            let service = h.service(observedTokens: observed)
+            let task = Task { try await service.run() }
+            defer { task.cancel() }
+            try await h.until("idle") { $0.state == .idle }
+            let started = await service.start(keyspaces: [])
+            guard case .success = started else { Issue.record("not started: \(started)"); return }
+            try await h.until("the run to end") { $0.lastRun != nil }
+            let last = try #require(h.snapshot.value.lastRun)
+            #expect(last.result == .succeeded, "\(last.reason ?? "")")
+            let repository = BackupRepository(store: FileObjectStore(root: h.destination), host: "2a0f6c5e-91d4-4b7a-8f1e-3c6d9b2e7a41")
+            let manifest = try #require(try repository.manifest(last.id))
+            #expect(manifest.tokens == (observed.isEmpty ? ["77", "99"] : observed))
+            #expect(h.runner.calls.contains(["info", "-T"]) == observed.isEmpty, "\(h.runner.calls)")
+        }
     }
 
     @Test func freshnessWarnsAtOneAndAHalfPeriodsAndIsCriticalAtThree() {

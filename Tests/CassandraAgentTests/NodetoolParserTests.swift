@@ -12,6 +12,14 @@ let versions = ["3.11", "4.0", "4.1", "5.0"]
 /// The parsers on the documented output of every version (the sample cluster:
 /// six nodes in dc1/dc2, 10.20.1.22 stopped cleanly, 10.20.1.23 joining).
 @Suite struct NodetoolParserTests {
+    @Test func infoListsTheTokensOnlyWithDashT() throws {
+        let plain = sample("info-4.1.txt")
+        #expect(try NodetoolInfo.parse(plain).tokens == [])
+        let withTokens = plain.replacing("Token                  : (invoke with -T/--tokens to see all 16 tokens)",
+                                         with: "Token                  : -9223372036854775808\nToken                  : 3074457345618258602")
+        #expect(try NodetoolInfo.parse(withTokens).tokens == ["-9223372036854775808", "3074457345618258602"])
+    }
+
     @Test(arguments: versions)
     func status(version: String) throws {
         let status = try NodetoolStatus.parse(sample("status-\(version).txt"))

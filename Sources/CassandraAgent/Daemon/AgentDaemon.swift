@@ -43,7 +43,8 @@ public enum AgentDaemon {
             environment: ProcessEnvironment.current()))
         let backup = BackupService(.init(
             configuration: configuration, clock: clock, runner: runner, lease: lease, desiredState: snapshots.desiredState,
-            hostID: { observation.value?.info?.hostID }, snapshot: snapshots.jobs[.backup]!, listing: snapshots.backups, logger: logger))
+            hostID: { observation.value?.info?.hostID }, tokens: { observation.value?.info?.tokens ?? [] },
+            snapshot: snapshots.jobs[.backup]!, listing: snapshots.backups, logger: logger))
         var streaming: [JobKind: StreamingJobService] = [:]
         for kind in [JobKind.rebuild, .decommission] {
             streaming[kind] = StreamingJobService(.init(

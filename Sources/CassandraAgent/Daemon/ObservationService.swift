@@ -61,7 +61,7 @@ public struct ObservationService: Service {
             let netstats = try await nodetool.netstats()
             observation.mode = netstats.mode
             observation.plans = netstats.plans
-            observation.info = try await nodetool.info()
+            observation.info = try await nodetool.info(tokens: true)
             observation.status = try await nodetool.status()
             observation.nativeTransport = try await nodetool.nativeTransportRunning()
             observation.gossip = try await nodetool.gossipRunning()

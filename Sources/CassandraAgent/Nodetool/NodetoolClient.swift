@@ -64,8 +64,10 @@ public struct NodetoolClient: Sendable {
         try await parsed(["status"] + (keyspace.map { [$0] } ?? []), NodetoolStatus.parse)
     }
 
-    public func info() async throws(NodetoolError) -> NodetoolInfo {
-        try await parsed(["info"], NodetoolInfo.parse)
+    /// `tokens`: `info -T`, which lists the node's tokens as well (observation keeps them, so a
+    /// backup's manifest needs no nodetool run of its own for them).
+    public func info(tokens: Bool = false) async throws(NodetoolError) -> NodetoolInfo {
+        try await parsed(tokens ? ["info", "-T"] : ["info"], NodetoolInfo.parse)
     }
 
     public func gossipInfo() async throws(NodetoolError) -> NodetoolGossipInfo {

@@ -19,16 +19,22 @@ public struct NodetoolInfo: Sendable, Equatable {
     public var bootstrapState: String?
     /// Every line, label -> value, for anything not typed above.
     public var fields: [String: String]
+    /// The node's tokens, from `info -T` (one `Token : T` line each); empty without -T, where
+    /// the line only says how many there are.
+    public var tokens: [String] = []
 
     public static func parse(_ text: String) throws(NodetoolParseError) -> NodetoolInfo {
         let output = OutputLines("info", text)
         var fields: [String: String] = [:]
         var lineOf: [String: Int] = [:]
+        var tokens: [String] = []
         for (index, line) in output.lines.enumerated() where !line.isEmpty {
             guard let colon = line.firstIndex(of: ":") else { throw output.error(index, "expected 'label : value'") }
             let label = String(line[..<colon].trimmed)
             guard !label.isEmpty else { throw output.error(index, "empty label") }
-            fields[label] = String(line[line.index(after: colon)...].trimmed)
+            let value = String(line[line.index(after: colon)...].trimmed)
+            if label == "Token", !value.hasPrefix("(") { tokens.append(value) }
+            fields[label] = value
             lineOf[label] = index
         }
         func required(_ label: String) throws(NodetoolParseError) -> String {
@@ -66,6 +72,6 @@ public struct NodetoolInfo: Sendable, Equatable {
             load: loadBytes < 0 ? nil : loadBytes, generation: try number("Generation No"),
             uptimeSeconds: try number("Uptime (seconds)"), heapUsedMB: heapUsed, heapMaxMB: heapMax,
             datacenter: try required("Data Center"), rack: try required("Rack"), exceptions: try number("Exceptions"),
-            percentRepaired: repaired, bootstrapState: fields["Bootstrap state"], fields: fields)
+            percentRepaired: repaired, bootstrapState: fields["Bootstrap state"], fields: fields, tokens: tokens)
     }
 }
