@@ -37,27 +37,6 @@ def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
 
 
-def jobs():
-    """GET /v1/jobs straight from the socket: polling with `cassandra-agent jobs` would add a
-    process start (10-20 ms) to every sample, which is more than an unchanged backup's budget."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.connect(f"{work}/agent.sock")
-        s.sendall(b"GET /v1/jobs HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        chunks = []
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    except OSError:
-        return {}
-    finally:
-        s.close()
-    body = b"".join(chunks).split(b"\r\n\r\n", 1)[-1]
-    return json.loads(body) if body.strip() else {}
-
-
 def request(method, path):
     """One request on the agent's socket: (status, body)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -73,7 +52,19 @@ def request(method, path):
     finally:
         s.close()
     head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    if not head.strip():
+        raise OSError("the agent closed the connection without an answer")
     return int(head.split()[1]), body.decode()
+
+
+def jobs():
+    """GET /v1/jobs straight from the socket: polling with `cassandra-agent jobs` would add a
+    process start (10-20 ms) to every sample, which is more than an unchanged backup's budget."""
+    try:
+        _, body = request("GET", "/v1/jobs")
+    except OSError:
+        return {}
+    return json.loads(body) if body.strip() else {}
 
 
 def backup():

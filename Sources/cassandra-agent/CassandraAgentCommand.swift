@@ -20,8 +20,7 @@ enum Entry {
         let arguments = CommandLine.arguments.dropFirst()
         if arguments.count == 2, arguments.first == "validate", let file = arguments.last, !file.hasPrefix("-") {
             let output = NodeConfigCommands.validate(file: file)
-            FileIO.writeAll(fd: 1, output.stdout)
-            FileIO.writeAll(fd: 2, output.stderr)
+            write(output)
             exit(output.exitCode)
         }
         await CassandraAgentCommand.main()
@@ -70,9 +69,13 @@ struct Status: ParsableCommand {
 
 /// Prints a command's output and exits with its code.
 func finish(_ output: CommandOutput) throws {
+    write(output)
+    if output.exitCode != 0 { throw ExitCode(output.exitCode) }
+}
+
+func write(_ output: CommandOutput) {
     FileIO.writeAll(fd: 1, output.stdout)
     FileIO.writeAll(fd: 2, output.stderr)
-    if output.exitCode != 0 { throw ExitCode(output.exitCode) }
 }
 
 struct AgentConfigOption: ParsableArguments {
