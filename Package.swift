@@ -19,14 +19,18 @@ let package = Package(
         // libyaml instead of Yams: Yams imports all of Foundation (+7 MiB resident
         // on a database host) and hides the parser's marks we need for errors.
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
-        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
-        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // OpenSSL and libsystemd: their headers only (libssl-dev, libsystemd-dev). The
+        // libraries are not linked: CLibraryLoader loads each at its first call, so the
+        // commands that use neither do not pay for mapping and relocating them at start.
+        .systemLibrary(name: "COpenSSL"),
+        .systemLibrary(name: "CSystemd"),
+        .target(name: "CLibraryLoader"),
         // The few calls that need _GNU_SOURCE (posix_spawn extras, SO_PEERCRED).
         .target(name: "CAgentShims"),
         .target(
             name: "CassandraAgent",
             dependencies: [
-                "CYAML", "COpenSSL", "CAgentShims", "CSystemd",
+                "CYAML", "COpenSSL", "CAgentShims", "CSystemd", "CLibraryLoader",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
