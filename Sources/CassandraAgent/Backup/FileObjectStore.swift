@@ -29,7 +29,8 @@ public struct FileObjectStore: BackupObjectStore {
         }
         let probe = "\(root)/.cassandra-agent-write-test-\(getpid())"
         do {
-            try FileIO.writeNew(probe, [], mode: 0o600)
+            // A probe of the permissions, deleted at once: nothing to make durable.
+            try FileIO.writeNew(probe, [], mode: 0o600, durable: false)
             unlink(probe)
         } catch {
             throw explain(error, "write into the destination")

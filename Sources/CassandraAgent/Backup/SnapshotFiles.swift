@@ -89,11 +89,16 @@ public enum SnapshotFiles {
 public struct HashCache: Sendable {
     public var entries: [String: String] = [:]
     let path: String
+    /// What the file held when read.
+    let loaded: [String: String]?
 
     public init(stateDirectory: String) {
         path = stateDirectory + "/backup/hashes.json"
         if let bytes = try? FileIO.readIfPresent(path), let decoded = try? JSONDecoder().decode([String: String].self, from: Data(bytes)) {
             entries = decoded
+            loaded = decoded
+        } else {
+            loaded = nil
         }
     }
 
@@ -103,8 +108,10 @@ public struct HashCache: Sendable {
         return "\(st.st_dev):\(st.st_ino):\(st.st_size):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)"
     }
 
-    /// Keeps only `used` (the files of the last run), so the cache never outgrows the node's data.
+    /// Keeps only `used` (the files of the last run), so the cache never outgrows the node's
+    /// data; when that is what the file already holds (an unchanged backup), nothing is written.
     public func save(keeping used: [String: String]) {
+        if used == loaded { return }
         try? FileIO.makeDirectories(FileIO.directoryName(path), mode: 0o700)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -134,7 +141,14 @@ public struct BackupUploader: Sendable {
         var cache = HashCache(stateDirectory: stateDirectory)
         var used: [String: String] = [:]
         let keys = files.map { HashCache.key($0.path) }
-        let known = Set(keys.compactMap { $0.flatMap { cache.entries[$0] } })
+        // cassandra.yaml (a few KiB) is hashed first, so that when every SSTable is known
+        // (an unchanged backup) the first record of what this run references is the whole of it.
+        let yaml: (path: String, sha256: String)? = try cassandraYAML.flatMap { path throws(BackupError) in
+            guard FileIO.exists(path) else { return nil }
+            do { return (path, SHA256.hex(try FileIO.read(path))) } catch { throw BackupError("cannot read \(path): \(error)") }
+        }
+        var known = Set(keys.compactMap { $0.flatMap { cache.entries[$0] } })
+        if let yaml { known.insert(yaml.sha256) }
         try repository.recordPending(backupID, known, at: now)
         var result = Result()
         var referenced = known
@@ -181,12 +195,15 @@ public struct BackupUploader: Sendable {
                 result.upload.skippedBytes += stored.size
             }
         }
-        if let cassandraYAML, FileIO.exists(cassandraYAML) {
-            let stored = try repository.store.storeFile(cassandraYAML, host: repository.host, knownSHA256: nil, context: context)
+        if let yaml {
+            // Hashed again as it is stored (from the descriptor it is read through): a file
+            // replaced in between is stored as what was read, and recorded again below.
+            let stored = try repository.store.storeFile(yaml.path, host: repository.host, knownSHA256: nil, context: context)
             result.cassandraYAML = stored.sha256
             referenced.insert(stored.sha256)
         }
-        try repository.recordPending(backupID, referenced, at: now)
+        // Recorded again only when the run references more than the first record said.
+        if !referenced.isSubset(of: known) { try repository.recordPending(backupID, referenced, at: now) }
         cache.save(keeping: used)
         return result
     }
