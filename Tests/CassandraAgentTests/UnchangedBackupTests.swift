@@ -136,3 +136,29 @@ extension UnchangedBackupTests {
         #expect(!FileManager.default.fileExists(atPath: h.table + "/snapshots/cassandra-agent-" + last.id.dropFirst("backup-".count)))
     }
 }
+
+extension UnchangedBackupTests {
+    /// After each backup the listing gains the new manifest and loses what retention deleted,
+    /// without reading every manifest back: it matches what the destination holds.
+    @Test func theListingAfterEachBackupIsWhatTheDestinationHolds() async throws {
+        let h = BackupHarness()
+        let service = h.service()
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+        try await h.until("idle") { $0.state == .idle }
+        let repository = BackupRepository(store: FileObjectStore(root: h.destination), host: Self.host)
+        var ids: [String] = []
+        for day in [0.0, 2, 4] {
+            // Scheduled runs two days apart: the retention of 1d lets each earlier backup go but the newest.
+            #expect(await h.clock.waitForSleepers(timeout: .seconds(30)))
+            h.clock.advance(to: BackupHarness.at0300 + day * 86400)
+            try await h.until("the backup of day \(day) to end") { $0.lastRun != nil && !ids.contains($0.lastRun!.id) && $0.current == nil }
+            let last = try #require(h.snapshot.value.lastRun)
+            #expect(last.result == .succeeded, "\(last.reason ?? "")")
+            ids.append(last.id)
+            #expect(h.listing.value == repository.listing(), "after the backup of day \(day)")
+            #expect(h.listing.value.backups.map(\.id) == [last.id])
+            #expect(h.snapshot.value.newestBackupAt == (try repository.manifest(last.id))?.completedAt)
+        }
+    }
+}

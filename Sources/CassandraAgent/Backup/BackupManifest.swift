@@ -136,4 +136,14 @@ public struct BackupListing: Codable, Sendable, Equatable {
         self.backups = backups
         self.error = error
     }
+
+    /// The listing after a backup stored `manifest` and retention deleted `deleted`, without
+    /// reading every manifest back from the destination (a decode of each, thousands of
+    /// files apiece on a real node, after every backup). Oldest first, as `manifests()` lists.
+    public func after(storing manifest: BackupManifest, deleting deleted: [String]) -> BackupListing {
+        let gone = Set(deleted + [manifest.id])
+        var next = self
+        next.backups = backups.filter { !gone.contains($0.id) } + [BackupSummary(manifest, damaged: nil)]
+        return next
+    }
 }

@@ -365,13 +365,26 @@ public actor BackupService: Service {
         defer { tokens?.cancel() }
         var retention: BackupWorkflow.Event?
         var clearing: Task<BackupWorkflow.Event, Never>?
+        var storedManifest: BackupManifest?
         var action: BackupWorkflow.Action? = workflow.start()
         while let next = action {
             journal(workflow, persist: Self.persistsStep(before: next, snapshotsKnownClear: snapshotsKnownClear, retentionDone: retention != nil))
             let event: BackupWorkflow.Event
             switch next {
             case .finish(let result, let reason):
-                await refreshListing(desired)
+                // After a backup, the listing this service keeps for the destination gains its manifest
+                // and loses what retention deleted; anything else reads the destination again.
+                if result == .succeeded, let stored = storedManifest, deps.listing.value.error == nil,
+                   listedDestination == backup.target?.description {
+                    let deleted = workflow.retentionDeleted
+                    deps.listing.update { $0 = $0.after(storing: stored, deleting: deleted) }
+                    deps.snapshot.update {
+                        $0.newestBackupAt = max($0.newestBackupAt ?? 0, stored.completedAt)
+                        for id in deleted { $0.damagedBackups.removeValue(forKey: id) }
+                    }
+                } else {
+                    await refreshListing(desired)
+                }
                 return finish(result, reason, upload: workflow.upload, seconds: workflow.uploadSeconds)
             case .checkGate:
                 event = .gate(gate(), now: deps.clock.now())
@@ -472,6 +485,7 @@ public actor BackupService: Service {
                         try repository.store.put(BackupLayout.manifest(hostID, run.id), manifest.encoded())
                         try? repository.clearPending(run.id)
                     }
+                    storedManifest = manifest
                     event = .manifestStored(now: deps.clock.now())
                 } catch {
                     event = .manifestFailed(error.message, now: deps.clock.now())
