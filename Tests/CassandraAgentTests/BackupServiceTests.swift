@@ -70,12 +70,13 @@ final class BackupHarness: Sendable {
     }
 
     /// `observedTokens`: what observation's `info -T` found (none: the backup reads them itself).
-    func service(observedTokens: [String] = [], store: (any BackupObjectStore)? = nil) -> BackupService {
+    func service(observedTokens: [String] = [], store: (any BackupObjectStore)? = nil,
+                 hostID: @escaping @Sendable () -> String? = { "2a0f6c5e-91d4-4b7a-8f1e-3c6d9b2e7a41" }) -> BackupService {
         let desired = desired
         var makeStore: (@Sendable (DesiredState.Backup) throws(BackupError) -> any BackupObjectStore)?
         if let store { makeStore = { (_: DesiredState.Backup) throws(BackupError) -> any BackupObjectStore in store } }
         return BackupService(.init(configuration: configuration, clock: clock, runner: runner, lease: lease, desiredState: { desired.value },
-                                   hostID: { "2a0f6c5e-91d4-4b7a-8f1e-3c6d9b2e7a41" }, tokens: { observedTokens },
+                                   hostID: hostID, tokens: { observedTokens },
                                    snapshot: snapshot, listing: listing, logger: Logger(label: "test"), makeStore: makeStore))
     }
 

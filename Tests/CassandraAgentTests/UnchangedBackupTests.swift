@@ -162,3 +162,115 @@ extension UnchangedBackupTests {
         }
     }
 }
+
+/// Retention that deletes a manifest and then fails.
+final class FailingAfterDeleteStore: BackupObjectStore, @unchecked Sendable {
+    let inner: FileObjectStore
+    let failObjectsListing = Published(false)
+    init(root: String) { inner = FileObjectStore(root: root) }
+    var description: String { inner.description }
+    var concurrency: Int { inner.concurrency }
+    func checkWritable() throws(BackupError) { try inner.checkWritable() }
+    func size(of key: String) throws(BackupError) -> Int64? { try inner.size(of: key) }
+    func put(_ key: String, _ bytes: [UInt8]) throws(BackupError) { try inner.put(key, bytes) }
+    func get(_ key: String) throws(BackupError) -> [UInt8]? { try inner.get(key) }
+    func list(_ prefix: String) throws(BackupError) -> [StoredObject] {
+        // Garbage collection lists the objects after retention has deleted the manifests.
+        if failObjectsListing.value && prefix.hasSuffix("/objects/") { throw BackupError("the destination stopped answering") }
+        return try inner.list(prefix)
+    }
+    func hosts() throws(BackupError) -> [String] { try inner.hosts() }
+    func delete(_ key: String) throws(BackupError) { try inner.delete(key) }
+    func storeFile(_ path: String, host: String, knownSHA256: String?, context: TransferContext) throws(BackupError) -> StoredFile {
+        try inner.storeFile(path, host: host, knownSHA256: knownSHA256, context: context)
+    }
+    func read(_ key: String, context: TransferContext, _ body: (UnsafeRawBufferPointer) throws(BackupError) -> Void) throws(BackupError) {
+        try inner.read(key, context: context, body)
+    }
+}
+
+extension UnchangedBackupTests {
+    /// The listing could not be read at start-up (no host ID yet, nodetool not answering):
+    /// the next backup reads it whole rather than showing itself alone.
+    @Test func aListingNeverReadIsReadWholeAfterTheNextBackup() async throws {
+        let h = BackupHarness()
+        let repository = BackupRepository(store: FileObjectStore(root: h.destination), host: Self.host)
+        do {
+            let service = h.service()
+            let task = Task { try await service.run() }
+            try await h.until("idle") { $0.state == .idle }
+            guard case .success = await service.start(keyspaces: []) else { Issue.record("the first backup did not start"); return }
+            try await h.until("the first backup to end") { $0.lastRun?.result == .succeeded }
+            task.cancel()
+            _ = await task.result
+        }
+        let older = try repository.manifests().map(\.id)
+        #expect(older.count == 1)
+        // A restart of the agent while Cassandra does not answer: no host ID from observation, info fails.
+        let known = Published(false)
+        h.runner.on(["info"], .output(stdout: "", stderr: "nodetool: Failed to connect to '127.0.0.1:7199'", exitCode: 1))
+        h.snapshot.update { $0 = JobSnapshot(kind: .backup) }
+        h.listing.update { $0 = BackupListing() }
+        let service = h.service(hostID: { known.value ? Self.host : nil })
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+        try await h.until("idle") { $0.state == .idle }
+        #expect(h.listing.value.backups.isEmpty)
+        known.update { $0 = true }
+        h.clock.advance(by: 1)
+        guard case .success = await service.start(keyspaces: []) else { Issue.record("the second backup did not start"); return }
+        try await h.until("the second backup to end") { $0.lastRun != nil && !older.contains($0.lastRun!.id) && $0.current == nil }
+        #expect(h.snapshot.value.lastRun?.result == .succeeded, "\(h.snapshot.value.lastRun?.reason ?? "")")
+        #expect(h.listing.value == repository.listing())
+        #expect(h.listing.value.backups.count == 2)
+    }
+
+    /// Retention deleted a manifest and then failed: the listing is read again, so it never
+    /// shows a backup that is gone.
+    @Test func aRetentionThatFailsMidwayLeavesNoGoneBackupListed() async throws {
+        let h = BackupHarness()
+        let store = FailingAfterDeleteStore(root: h.destination)
+        let service = h.service(store: store)
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+        try await h.until("idle") { $0.state == .idle }
+        #expect(await h.clock.waitForSleepers(timeout: .seconds(30)))
+        h.clock.advance(to: BackupHarness.at0300)
+        try await h.until("the first backup to end") { $0.lastRun?.result == .succeeded }
+        let first = try #require(h.snapshot.value.lastRun?.id)
+        // Two days later the first is past the retention of 1d; garbage collection then fails.
+        store.failObjectsListing.update { $0 = true }
+        #expect(await h.clock.waitForSleepers(timeout: .seconds(30)))
+        h.clock.advance(to: BackupHarness.at0300 + 2 * 86400)
+        try await h.until("the second backup to end") { $0.lastRun != nil && $0.lastRun!.id != first && $0.current == nil }
+        let last = try #require(h.snapshot.value.lastRun)
+        #expect(last.result == .succeeded, "\(last.reason ?? "")")
+        let repository = BackupRepository(store: FileObjectStore(root: h.destination), host: Self.host)
+        #expect(try repository.manifest(first) == nil, "retention deleted the first backup's manifest")
+        #expect(h.listing.value == repository.listing())
+        #expect(h.listing.value.backups.map(\.id) == [last.id])
+    }
+}
+
+extension UnchangedBackupTests {
+    /// `backup verify` runs in a CLI process and marks what it finds damaged in the
+    /// destination: the daemon's listing shows it after its next backup.
+    @Test func damageMarkedByAnotherProcessShowsAfterTheNextBackup() async throws {
+        let h = BackupHarness()
+        let service = h.service()
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+        try await h.until("idle") { $0.state == .idle }
+        guard case .success = await service.start(keyspaces: []) else { Issue.record("the first backup did not start"); return }
+        try await h.until("the first backup to end") { $0.lastRun?.result == .succeeded }
+        let first = try #require(h.snapshot.value.lastRun?.id)
+        let store = FileObjectStore(root: h.destination)
+        try store.put(BackupLayout.damaged(Self.host, first), Array("object 0123 is missing\nsecond line".utf8))
+        h.clock.advance(by: 1)
+        guard case .success = await service.start(keyspaces: []) else { Issue.record("the second backup did not start"); return }
+        try await h.until("the second backup to end") { $0.lastRun != nil && $0.lastRun!.id != first && $0.current == nil }
+        #expect(h.listing.value == BackupRepository(store: store, host: Self.host).listing())
+        #expect(h.listing.value.backups.first { $0.id == first }?.damaged != nil)
+        #expect(h.snapshot.value.damagedBackups == [first: "object 0123 is missing"])
+    }
+}

@@ -140,10 +140,19 @@ public struct BackupListing: Codable, Sendable, Equatable {
     /// The listing after a backup stored `manifest` and retention deleted `deleted`, without
     /// reading every manifest back from the destination (a decode of each, thousands of
     /// files apiece on a real node, after every backup). Oldest first, as `manifests()` lists.
-    public func after(storing manifest: BackupManifest, deleting deleted: [String]) -> BackupListing {
+    /// `damaged`: the marks verify left (id -> what is wrong), read again.
+    public func after(storing manifest: BackupManifest, deleting deleted: [String], damaged: [String: String]) -> BackupListing {
         let gone = Set(deleted + [manifest.id])
         var next = self
         next.backups = backups.filter { !gone.contains($0.id) } + [BackupSummary(manifest, damaged: nil)]
+        for index in next.backups.indices { next.backups[index].damaged = damaged[next.backups[index].id] }
         return next
+    }
+
+    /// Damaged backups with the first line of what is wrong (the status check's text).
+    public var damagedFirstLines: [String: String] {
+        var result: [String: String] = [:]
+        for backup in backups { if let what = backup.damaged { result[backup.id] = String(what.split(separator: "\n").first ?? "") } }
+        return result
     }
 }

@@ -67,6 +67,8 @@ public actor BackupService: Service {
     var retry: JobRunRecord?
     var running: JobRunRecord?
     var listedDestination: String?
+    /// Whether `deps.listing` was read from the destination in force (a failed read leaves it empty).
+    var listingLoaded = false
     /// True while no snapshot of the agent's can be on the node: the start-up clear found none
     /// left (or cleared them), and every run since cleared its own. A run then skips listing the
     /// node's snapshots (one nodetool run less for every backup); any doubt lists them again.
@@ -366,25 +368,18 @@ public actor BackupService: Service {
         var retention: BackupWorkflow.Event?
         var clearing: Task<BackupWorkflow.Event, Never>?
         var storedManifest: BackupManifest?
+        var retentionFailed = false
         var action: BackupWorkflow.Action? = workflow.start()
         while let next = action {
             journal(workflow, persist: Self.persistsStep(before: next, snapshotsKnownClear: snapshotsKnownClear, retentionDone: retention != nil))
             let event: BackupWorkflow.Event
             switch next {
             case .finish(let result, let reason):
-                // After a backup, the listing this service keeps for the destination gains its manifest
-                // and loses what retention deleted; anything else reads the destination again.
-                if result == .succeeded, let stored = storedManifest, deps.listing.value.error == nil,
-                   listedDestination == backup.target?.description {
-                    let deleted = workflow.retentionDeleted
-                    deps.listing.update { $0 = $0.after(storing: stored, deleting: deleted) }
-                    deps.snapshot.update {
-                        $0.newestBackupAt = max($0.newestBackupAt ?? 0, stored.completedAt)
-                        for id in deleted { $0.damagedBackups.removeValue(forKey: id) }
-                    }
-                } else {
-                    await refreshListing(desired)
-                }
+                // After a backup whose retention ran to its end, the listing read from this destination
+                // gains the manifest and loses what retention deleted; anything else reads it all again.
+                let updated = result == .succeeded && !retentionFailed && listedDestination == backup.target?.description
+                    ? await updateListing(storing: storedManifest, deleted: workflow.retentionDeleted, repository) : false
+                if !updated { await refreshListing(desired) }
                 return finish(result, reason, upload: workflow.upload, seconds: workflow.uploadSeconds)
             case .checkGate:
                 event = .gate(gate(), now: deps.clock.now())
@@ -507,6 +502,8 @@ public actor BackupService: Service {
                 } else {
                     event = await Self.retain(repository, backup, running: run.id, clock: deps.clock)
                 }
+                // Retention deletes manifests before it fails: what it reports deleted may be short.
+                if case .retentionApplied(_, _, _?, _) = event { retentionFailed = true }
             }
             guard let following = workflow.handle(event) else {
                 return finish(.failed, "the backup workflow could not continue from \(workflow.phase) (an internal error; please report it)", upload: nil)
@@ -586,12 +583,31 @@ public actor BackupService: Service {
         return .open
     }
 
+    /// The listing after a backup stored `manifest` and retention deleted `deleted`, with the
+    /// damage marks read again (`backup verify` in a CLI process sets and clears them), but
+    /// without reading and decoding every manifest back (thousands of files each on a real
+    /// node, after every run). False when the listing was never read from this destination
+    /// or the marks cannot be read: then it must be read whole.
+    func updateListing(storing manifest: BackupManifest?, deleted: [String], _ repository: BackupRepository) async -> Bool {
+        guard let manifest, listingLoaded, deps.listing.value.error == nil else { return false }
+        guard let marks = await blocking({ () -> [String: String]? in try? repository.damaged() }) else { return false }
+        deps.listing.update { $0 = $0.after(storing: manifest, deleting: deleted, damaged: marks) }
+        let listing = deps.listing.value
+        deps.snapshot.update {
+            $0.newestBackupAt = max($0.newestBackupAt ?? 0, manifest.completedAt)
+            $0.damagedBackups = listing.damagedFirstLines
+        }
+        return true
+    }
+
     func refreshListing(_ desired: DesiredState) async {
         guard let backup = desired.backup else { return }
         let host: String? = deps.hostID()
         let nodetool = nodetoolClient(desired)
         var hostID = host
         if hostID == nil { hostID = try? await nodetool.info().hostID }
+        // Not read: the next backup reads it whole rather than adding to an empty list.
+        listingLoaded = false
         guard let hostID else { return }
         let make = deps.makeStore
         let (listing, newest) = await blocking { () -> (BackupListing, Double?) in
@@ -606,11 +622,10 @@ public actor BackupService: Service {
             }
         }
         deps.listing.update { $0 = listing }
-        var damaged: [String: String] = [:]
-        for backup in listing.backups { if let what = backup.damaged { damaged[backup.id] = String(what.split(separator: "\n").first ?? "") } }
+        listingLoaded = listing.error == nil
         deps.snapshot.update {
             $0.newestBackupAt = newest
-            $0.damagedBackups = damaged
+            $0.damagedBackups = listing.damagedFirstLines
         }
     }
 
