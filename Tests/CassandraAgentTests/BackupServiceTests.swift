@@ -28,11 +28,12 @@ final class BackupHarness: Sendable {
     // 2026-12-01 03:00 UTC.
     static let at0300 = Double(CivilDate.days(year: 2026, month: 12, day: 1) * 86400 + 3 * 3600)
 
-    init(leftover: String? = nil, backupExtra: String = "") {
+    /// `schedule`: "0 3 1 1 *" (New Year only) for a test that moves the clock by days and starts runs itself.
+    init(leftover: String? = nil, backupExtra: String = "", schedule: String = "0 3 * * *") {
         clock = ManualClock(now: Self.at0300 - 60)
         lease = NodeLease(clock: clock)
         let text = desiredState(version: "4.1", settings: ["data_file_directories: [\(directory.path)/data]"],
-                                extra: "backup:\n  enabled: true\n  schedule: \"0 3 * * *\"\n  retention: 1d\n  splay: 0s\n  destination: file://\(directory.path)/dest\n" + backupExtra)
+                                extra: "backup:\n  enabled: true\n  schedule: \"\(schedule)\"\n  retention: 1d\n  splay: 0s\n  destination: file://\(directory.path)/dest\n" + backupExtra)
         guard case .success(let validated) = validate(text) else { fatalError("invalid test desired state: \(errors(text))") }
         desired = Published(validated.state)
         directory.write("conf/cassandra.yaml", "cluster_name: Test\n")
