@@ -16,7 +16,13 @@ import Testing
             let routes = StatusRoutes(snapshots: snapshots, jobs: JobControls(repair: nil), adminGroup: "root") {}
             let server = StatusServer(path: directory.path + "/agent.sock", mode: 0o600, group: "root", routes: routes, limits: limits, logger: Logger(label: "test"))
             task = Task { try await server.run() }
-            for _ in 0..<500 where !FileManager.default.fileExists(atPath: directory.path + "/agent.sock") { try await Task.sleep(for: .milliseconds(10)) }
+            // Ready when it answers: the socket file exists from bind(), before listen() (a connect
+            // in between is refused, which CI's starved threads made a flake of the cap test).
+            for _ in 0..<500 {
+                if FileManager.default.fileExists(atPath: directory.path + "/agent.sock"),
+                   (try? rawRequest(directory.path + "/agent.sock", "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeoutSeconds: 5)) != nil { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
         }
 
         deinit { task.cancel() }
