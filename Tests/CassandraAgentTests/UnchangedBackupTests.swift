@@ -2,7 +2,9 @@
 import Foundation
 import Testing
 
-/// A destination that remembers every document written to it, in front of a real one.
+/// A destination in front of a real one that remembers every document written to it and,
+/// when told, fails to list the objects (garbage collection's listing, after retention has
+/// deleted the manifests).
 final class CountingStore: BackupObjectStore, @unchecked Sendable {
     let inner: FileObjectStore
     let lock = NSLock()
@@ -13,6 +15,8 @@ final class CountingStore: BackupObjectStore, @unchecked Sendable {
         inner = FileObjectStore(root: root)
         self.beforePut = beforePut
     }
+
+    let failObjectsListing = Published(false)
 
     var puts: [String] { lock.withLock { written } }
 
@@ -26,7 +30,10 @@ final class CountingStore: BackupObjectStore, @unchecked Sendable {
         try inner.put(key, bytes)
     }
     func get(_ key: String) throws(BackupError) -> [UInt8]? { try inner.get(key) }
-    func list(_ prefix: String) throws(BackupError) -> [StoredObject] { try inner.list(prefix) }
+    func list(_ prefix: String) throws(BackupError) -> [StoredObject] {
+        if failObjectsListing.value && prefix.hasSuffix("/objects/") { throw BackupError("the destination stopped answering") }
+        return try inner.list(prefix)
+    }
     func hosts() throws(BackupError) -> [String] { try inner.hosts() }
     func delete(_ key: String) throws(BackupError) { try inner.delete(key) }
     func storeFile(_ path: String, host: String, knownSHA256: String?, context: TransferContext) throws(BackupError) -> StoredFile {
@@ -166,32 +173,6 @@ extension UnchangedBackupTests {
     }
 }
 
-/// Retention that deletes a manifest and then fails.
-final class FailingAfterDeleteStore: BackupObjectStore, @unchecked Sendable {
-    let inner: FileObjectStore
-    let failObjectsListing = Published(false)
-    init(root: String) { inner = FileObjectStore(root: root) }
-    var description: String { inner.description }
-    var concurrency: Int { inner.concurrency }
-    func checkWritable() throws(BackupError) { try inner.checkWritable() }
-    func size(of key: String) throws(BackupError) -> Int64? { try inner.size(of: key) }
-    func put(_ key: String, _ bytes: [UInt8]) throws(BackupError) { try inner.put(key, bytes) }
-    func get(_ key: String) throws(BackupError) -> [UInt8]? { try inner.get(key) }
-    func list(_ prefix: String) throws(BackupError) -> [StoredObject] {
-        // Garbage collection lists the objects after retention has deleted the manifests.
-        if failObjectsListing.value && prefix.hasSuffix("/objects/") { throw BackupError("the destination stopped answering") }
-        return try inner.list(prefix)
-    }
-    func hosts() throws(BackupError) -> [String] { try inner.hosts() }
-    func delete(_ key: String) throws(BackupError) { try inner.delete(key) }
-    func storeFile(_ path: String, host: String, knownSHA256: String?, context: TransferContext) throws(BackupError) -> StoredFile {
-        try inner.storeFile(path, host: host, knownSHA256: knownSHA256, context: context)
-    }
-    func read(_ key: String, context: TransferContext, _ body: (UnsafeRawBufferPointer) throws(BackupError) -> Void) throws(BackupError) {
-        try inner.read(key, context: context, body)
-    }
-}
-
 extension UnchangedBackupTests {
     /// The listing could not be read at start-up (no host ID yet, nodetool not answering):
     /// the next backup reads it whole rather than showing itself alone.
@@ -232,7 +213,7 @@ extension UnchangedBackupTests {
     /// shows a backup that is gone.
     @Test func aRetentionThatFailsMidwayLeavesNoGoneBackupListed() async throws {
         let h = BackupHarness(schedule: "0 3 1 1 *")
-        let store = FailingAfterDeleteStore(root: h.destination)
+        let store = CountingStore(root: h.destination)
         let service = h.service(store: store)
         let task = Task { try await service.run() }
         defer { task.cancel() }
