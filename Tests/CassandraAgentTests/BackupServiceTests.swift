@@ -81,6 +81,17 @@ final class BackupHarness: Sendable {
                                    snapshot: snapshot, listing: listing, logger: Logger(label: "test"), makeStore: makeStore))
     }
 
+    /// Starts a backup the way `job start backup` does and waits for its end: the run it recorded.
+    func backUp(_ service: BackupService, _ what: String) async throws -> JobRunRecord {
+        let before = snapshot.value.lastRun?.id
+        guard case .success = await service.start(keyspaces: []) else {
+            Issue.record("\(what) did not start")
+            throw CancellationError()
+        }
+        try await until("\(what) to end") { $0.lastRun != nil && $0.lastRun!.id != before && $0.current == nil }
+        return snapshot.value.lastRun!
+    }
+
     func until(_ what: String, _ condition: (JobSnapshot) -> Bool) async throws {
         for _ in 0..<2500 where !condition(snapshot.value) {
             try await Task.sleep(for: .milliseconds(2))

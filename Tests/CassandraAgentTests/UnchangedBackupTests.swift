@@ -135,9 +135,7 @@ extension UnchangedBackupTests {
         let task = Task { try await service.run() }
         defer { task.cancel() }
         try await h.until("idle") { $0.state == .idle }
-        guard case .success = await service.start(keyspaces: []) else { Issue.record("the backup did not start"); return }
-        try await h.until("the run to end") { $0.lastRun != nil }
-        let last = try #require(h.snapshot.value.lastRun)
+        let last = try await h.backUp(service, "the backup")
         #expect(last.result == .succeeded, "\(last.reason ?? "")")
         #expect(sawClear.value == true, "the manifest was written before clearsnapshot started")
         #expect(try BackupRepository(store: store, host: Self.host).manifest(last.id) != nil)
@@ -158,14 +156,10 @@ extension UnchangedBackupTests {
         defer { task.cancel() }
         try await h.until("idle") { $0.state == .idle }
         let repository = BackupRepository(store: FileObjectStore(root: h.destination), host: Self.host)
-        var ids: [String] = []
         for day in [0, 2, 4] {
             if day > 0 { h.clock.advance(by: 2 * 86400) }
-            guard case .success = await service.start(keyspaces: []) else { Issue.record("the backup of day \(day) did not start"); return }
-            try await h.until("the backup of day \(day) to end") { $0.lastRun != nil && !ids.contains($0.lastRun!.id) && $0.current == nil }
-            let last = try #require(h.snapshot.value.lastRun)
+            let last = try await h.backUp(service, "the backup of day \(day)")
             #expect(last.result == .succeeded, "\(last.reason ?? "")")
-            ids.append(last.id)
             #expect(h.listing.value == repository.listing(), "after the backup of day \(day)")
             #expect(h.listing.value.backups.map(\.id) == [last.id])
             #expect(h.snapshot.value.newestBackupAt == (try repository.manifest(last.id))?.completedAt)
@@ -183,8 +177,7 @@ extension UnchangedBackupTests {
             let service = h.service()
             let task = Task { try await service.run() }
             try await h.until("idle") { $0.state == .idle }
-            guard case .success = await service.start(keyspaces: []) else { Issue.record("the first backup did not start"); return }
-            try await h.until("the first backup to end") { $0.lastRun?.result == .succeeded }
+            #expect(try await h.backUp(service, "the first backup").result == .succeeded)
             task.cancel()
             _ = await task.result
         }
@@ -202,9 +195,9 @@ extension UnchangedBackupTests {
         #expect(h.listing.value.backups.isEmpty)
         known.update { $0 = true }
         h.clock.advance(by: 1)
-        guard case .success = await service.start(keyspaces: []) else { Issue.record("the second backup did not start"); return }
-        try await h.until("the second backup to end") { $0.lastRun != nil && !older.contains($0.lastRun!.id) && $0.current == nil }
-        #expect(h.snapshot.value.lastRun?.result == .succeeded, "\(h.snapshot.value.lastRun?.reason ?? "")")
+        let second = try await h.backUp(service, "the second backup")
+        #expect(!older.contains(second.id))
+        #expect(second.result == .succeeded, "\(second.reason ?? "")")
         #expect(h.listing.value == repository.listing())
         #expect(h.listing.value.backups.count == 2)
     }
@@ -218,15 +211,13 @@ extension UnchangedBackupTests {
         let task = Task { try await service.run() }
         defer { task.cancel() }
         try await h.until("idle") { $0.state == .idle }
-        guard case .success = await service.start(keyspaces: []) else { Issue.record("the first backup did not start"); return }
-        try await h.until("the first backup to end") { $0.lastRun?.result == .succeeded }
-        let first = try #require(h.snapshot.value.lastRun?.id)
+        let firstRun = try await h.backUp(service, "the first backup")
+        #expect(firstRun.result == .succeeded, "\(firstRun.reason ?? "")")
+        let first = firstRun.id
         // Two days later the first is past the retention of 1d; garbage collection then fails.
         store.failObjectsListing.update { $0 = true }
         h.clock.advance(by: 2 * 86400)
-        guard case .success = await service.start(keyspaces: []) else { Issue.record("the second backup did not start"); return }
-        try await h.until("the second backup to end") { $0.lastRun != nil && $0.lastRun!.id != first && $0.current == nil }
-        let last = try #require(h.snapshot.value.lastRun)
+        let last = try await h.backUp(service, "the second backup")
         #expect(last.result == .succeeded, "\(last.reason ?? "")")
         let repository = BackupRepository(store: FileObjectStore(root: h.destination), host: Self.host)
         #expect(try repository.manifest(first) == nil, "retention deleted the first backup's manifest")
@@ -244,14 +235,13 @@ extension UnchangedBackupTests {
         let task = Task { try await service.run() }
         defer { task.cancel() }
         try await h.until("idle") { $0.state == .idle }
-        guard case .success = await service.start(keyspaces: []) else { Issue.record("the first backup did not start"); return }
-        try await h.until("the first backup to end") { $0.lastRun?.result == .succeeded }
-        let first = try #require(h.snapshot.value.lastRun?.id)
+        let firstRun = try await h.backUp(service, "the first backup")
+        #expect(firstRun.result == .succeeded, "\(firstRun.reason ?? "")")
+        let first = firstRun.id
         let store = FileObjectStore(root: h.destination)
         try store.put(BackupLayout.damaged(Self.host, first), Array("object 0123 is missing\nsecond line".utf8))
         h.clock.advance(by: 1)
-        guard case .success = await service.start(keyspaces: []) else { Issue.record("the second backup did not start"); return }
-        try await h.until("the second backup to end") { $0.lastRun != nil && $0.lastRun!.id != first && $0.current == nil }
+        _ = try await h.backUp(service, "the second backup")
         #expect(h.listing.value == BackupRepository(store: store, host: Self.host).listing())
         #expect(h.listing.value.backups.first { $0.id == first }?.damaged != nil)
         #expect(h.snapshot.value.damagedBackups == [first: "object 0123 is missing"])
