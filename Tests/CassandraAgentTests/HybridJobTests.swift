@@ -204,6 +204,8 @@ struct HybridJobTests {
         #expect(w.progress().bytesDone == 100 && w.progress().streams?.first?.peer == "10.10.1.12")
         guard case .finish(.succeeded, let reason) = w.handle(.rebuildEnded(.succeeded, loadBytes: 2_000, now: 40)) else { Issue.record("not finished"); return }
         #expect(reason.contains("rebuilt every keyspace from dc1"))
+        // The run's record keeps what its stream moved.
+        #expect(w.progress().step == "done" && w.progress().bytesDone == 100 && w.progress().streams?.first?.direction == "receiving")
     }
 
     @Test func aNodeLaterInItsDatacentersOrderStaggersBeforeAFreeTurn() throws {

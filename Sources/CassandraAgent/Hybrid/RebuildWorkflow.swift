@@ -181,7 +181,8 @@ public struct RebuildWorkflow: Sendable {
         progress.keyspace = index < steps.count ? steps[index] : nil
         if steps.count > 1 { progress.segment = min(index + 1, steps.count); progress.segments = steps.count; progress.segmentsDone = index }
         progress.postponed = waitingFor
-        if let watch, phase == .rebuilding {
+        // A finished run keeps its last stream's figures: the run's record then says what it moved.
+        if let watch, phase == .rebuilding || phase == .done {
             progress.bytes = watch.bytes
             progress.bytesDone = watch.bytesDone
             progress.files = watch.files
