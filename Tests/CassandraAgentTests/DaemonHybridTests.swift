@@ -133,12 +133,16 @@ final class HybridCluster: @unchecked Sendable {
             let started = try cluster.agent(node, ["job", "start", "rebuild", "--source-dc", "DC1"])
             #expect(started.exitCode == 0, "\(started.stderr)")
         }
+        /// Bytes arriving from a node of DC1, as status or the journal shows them.
+        func receivesFromDC1(_ bytesDone: Int64?, _ streams: [StreamPeer]?) -> Bool {
+            (bytesDone ?? 0) > 0 && streams?.first?.direction == "receiving" && streams?.first?.peer.hasPrefix("127.0.1.") == true
+        }
         var sawProgress = false
         var sawWaiting = false
         let done = try await cluster.waitFor(120) {
             for node in Self.rebuilders {
                 guard let current = cluster.job(node, "rebuild")?.current else { continue }
-                if (current.bytesDone ?? 0) > 0, current.streams?.first?.direction == "receiving", current.streams?.first?.peer.hasPrefix("127.0.1.") == true { sawProgress = true }
+                if receivesFromDC1(current.bytesDone, current.streams) { sawProgress = true }
                 if current.postponed?.contains("is rebuilding") == true { sawWaiting = true }
             }
             return Self.rebuilders.allSatisfy { cluster.job($0, "rebuild")?.lastRun?.reason?.contains("rebuilt every keyspace from DC1") == true }
@@ -150,8 +154,7 @@ final class HybridCluster: @unchecked Sendable {
         // Status shows `current.progress` while a run goes on; a loaded machine can starve this test's
         // polling through a whole stream, so the progress each run journalled (the same record) also counts.
         let journalled = Self.rebuilders.compactMap { JobHistoryStore(stateDirectory: cluster.home($0) + "/state").load(.rebuild).history.lastRun?.progress }
-        #expect(sawProgress || journalled.contains { ($0.bytesDone ?? 0) > 0 && $0.streams?.first?.direction == "receiving" && $0.streams?.first?.peer.hasPrefix("127.0.1.") == true },
-                "\(journalled)")
+        #expect(sawProgress || journalled.contains { receivesFromDC1($0.bytesDone, $0.streams) }, "\(journalled)")
         // The wait is also in the journal: a loaded machine can starve this test's polling through all of it.
         let journals = Self.rebuilders.map { (try? String(contentsOfFile: cluster.home($0) + "/agent.log", encoding: .utf8)) ?? "" }
         #expect(sawWaiting || journals.contains { $0.contains("reason=rebuild.postponed") && $0.contains("is rebuilding") })
