@@ -409,8 +409,9 @@ func rawRequest(_ path: String, _ request: String, timeoutSeconds: Int = 5) thro
         }
         // A broken replacement (key of another certificate) is refused; the stores stay.
         let installed = try Data(contentsOf: URL(fileURLWithPath: keystore))
-        try FileManager.default.removeItem(atPath: "\(tls)/node.key")
-        try FileManager.default.copyItem(atPath: pki.file("other.key"), toPath: "\(tls)/node.key")
+        // Renamed into place, as rotation tools do: a remove then a copy lets the agent see the key missing first.
+        try FileManager.default.copyItem(atPath: pki.file("other.key"), toPath: "\(tls)/node.key.new")
+        #expect(rename("\(tls)/node.key.new", "\(tls)/node.key") == 0)
         let refused = try #require(try await agent.waitFor(30) { $0.desiredState.lastRefused != nil })
         #expect(refused.desiredState.lastRefused?.errors.first?.contains("error: tls.internode: the private key in \(tls)/node.key does not belong to the certificate") == true)
         #expect(refused.desiredState.lastRefused?.errors.first?.contains(":13:") == true, "located at the privateKey line")
